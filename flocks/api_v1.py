@@ -1,0 +1,125 @@
+"""v1 API: flocks and flock memberships."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from users import services as user_services
+from users.api.common import Params, actor
+from users.api.v1_endpoint import v1_endpoint
+from users.errors import InvalidInput
+
+from . import services
+from .models import Flock, FlockRole
+
+
+def _flocks_param(p: Params) -> list[Flock]:
+    ids = services.split_list(p.required("flock_id_list"))
+    if not ids:
+        raise InvalidInput("Missing parameter: flock_id_list", field="flock_id_list")
+    return services.get_flocks(ids)
+
+
+@v1_endpoint("POST")
+def user_flock_assign(request, p: Params) -> dict:
+    user = user_services.get_user_by_email(p.required("email"))
+    role = services.clean_role(p.required("flock_access_level"))
+    flocks = _flocks_param(p)
+    services.assign_user(actor(request), user, flocks, role)
+    ids = [flock.flock_id for flock in flocks]
+    return {"msg": f"User {user.email} successfully assigned to {role} flock(s) {ids}"}
+
+
+@v1_endpoint("POST")
+def user_flock_unassign(request, p: Params) -> dict:
+    user = user_services.get_user_by_email(p.required("email"))
+    role = services.clean_role(p.required("flock_access_level"))
+    flocks = _flocks_param(p)
+    services.unassign_user(actor(request), user, flocks, role)
+    ids = [flock.flock_id for flock in flocks]
+    return {"msg": f"User {user.email} successfully unassigned from {role} flock(s) {ids}"}
+
+
+@v1_endpoint("POST")
+def flock_create(request, p: Params) -> dict:
+    name = p.optional("name")
+    managers = services.users_by_email(services.split_list(p.optional("managers")), "managers")
+    watchers = services.users_by_email(services.split_list(p.optional("watchers")), "watchers")
+    flock = services.create_flock(actor(request), name, managers=managers, watchers=watchers)
+    return {"flock_id": flock.flock_id}
+
+
+@v1_endpoint("POST")
+def flock_rename(request, p: Params) -> dict:
+    flock = services.get_flock(p.required("flock_id"))
+    services.rename_flock(actor(request), flock, p.optional("name"))
+    return {"flock_id": flock.flock_id}
+
+
+@v1_endpoint("POST")
+def flock_delete(request, p: Params) -> dict:
+    services.delete_flock(actor(request), services.get_flock(p.required("flock_id")))
+    return {}
+
+
+@v1_endpoint("GET")
+def flocks_list(request, p: Params) -> dict:
+    flocks = Flock.objects.order_by("name", "flock_id")
+    email = p.get("email")
+    if email:
+        user = user_services.get_user_by_email(email)
+        if not user.is_admin:
+            flocks = flocks.filter(memberships__user=user)
+    return {"flocks": dict(flocks.values_list("flock_id", "name"))}
+
+
+@v1_endpoint("GET")
+def flocks_filter(request, p: Params) -> dict:
+    term = p.required("filter_str")
+    flocks = Flock.objects.filter(Q(name__icontains=term) | Q(note__icontains=term) | Q(flock_id__icontains=term))
+    return {"flocks": list(flocks.values("flock_id", "name", "note"))}
+
+
+@v1_endpoint("GET")
+def flock_users(request, p: Params) -> dict:
+    flock = services.get_flock(p.required("flock_id"))
+    members = services.flock_members(flock)
+    return {role: [user.label for user in users] for role, users in members.items()}
+
+
+def _set_members(request, p: Params, role: str) -> dict:
+    flock = services.get_flock(p.required("flock_id"))
+    emails = p.get("emails")
+    if emails is None:
+        raise InvalidInput("Missing parameter: emails", field="emails")
+    users = services.users_by_email(services.split_list(emails), "emails")
+    services.set_flock_members(actor(request), flock, role, users)
+    return {}
+
+
+@v1_endpoint("POST")
+def flock_assign_managers(request, p: Params) -> dict:
+    return _set_members(request, p, FlockRole.MANAGER)
+
+
+@v1_endpoint("POST")
+def flock_assign_watchers(request, p: Params) -> dict:
+    return _set_members(request, p, FlockRole.WATCHER)
+
+
+@v1_endpoint("POST")
+def flock_note_add(request, p: Params) -> dict:
+    flock = services.get_flock(p.required("flock_id"))
+    services.set_flock_note(actor(request), flock, p.required("note"))
+    return {}
+
+
+@v1_endpoint("DELETE")
+def flock_note_delete(request, p: Params) -> dict:
+    services.remove_flock_note(actor(request), services.get_flock(p.required("flock_id")))
+    return {}
+
+
+@v1_endpoint("GET")
+def flock_note(request, p: Params) -> dict:
+    return {"note": services.get_flock(p.required("flock_id")).note}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FlocksConfig(AppConfig):
+    name = "flocks"
+    verbose_name = "Flocks"

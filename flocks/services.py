@@ -1,0 +1,197 @@
+"""Business rules for flocks and memberships, shared by every face."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from users.audit import Actor, record
+from users.errors import Conflict, InvalidInput, NotFound
+from users.models import User
+from users.services import clean_email, clean_note
+
+from .models import DEFAULT_FLOCK_ID, NAME_MAX_LENGTH, Flock, FlockMembership, FlockRole
+
+FLOCK_NOT_FOUND = "Flock does not exist."
+
+
+def clean_flock_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("Flock name cannot be empty.", field="name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise InvalidInput(f"Flock name longer than maximum ({NAME_MAX_LENGTH} characters).", field="name")
+    if "\x00" in name:
+        raise InvalidInput("Flock name must not contain NUL characters.", field="name")
+    return name
+
+
+def clean_role(value: str, field: str = "flock_access_level") -> str:
+    if value not in FlockRole.values:
+        raise InvalidInput(f"Invalid {field}: must be 'manager' or 'watcher'", field=field)
+    return value
+
+
+def split_list(value: str) -> list[str]:
+    """Items of a comma-separated parameter, stripped, empty ones and repeats dropped."""
+    items = [item.strip() for item in (value or "").split(",")]
+    return list(dict.fromkeys(item for item in items if item))
+
+
+def get_flock(flock_id: str) -> Flock:
+    try:
+        return Flock.objects.get(flock_id=flock_id)
+    except Flock.DoesNotExist:
+        raise NotFound(FLOCK_NOT_FOUND) from None
+
+
+def get_flocks(flock_ids: Iterable[str]) -> list[Flock]:
+    """All the named flocks, in the order given, or NotFound if any is unknown."""
+    flock_ids = list(flock_ids)
+    found = Flock.objects.in_bulk(flock_ids)
+    if len(found) != len(set(flock_ids)):
+        raise NotFound(FLOCK_NOT_FOUND)
+    return [found[flock_id] for flock_id in flock_ids]
+
+
+def users_by_email(emails: Iterable[str], field: str) -> list[User]:
+    """The users with these e-mails, or NotFound naming the first unknown one."""
+    cleaned = [clean_email(email, field) for email in emails]
+    found = {user.email: user for user in User.objects.filter(email__in=cleaned)}
+    for email in cleaned:
+        if email not in found:
+            raise NotFound(f"User ({email}) does not exist.")
+    return [found[email] for email in cleaned]
+
+
+def create_flock(
+    actor: Actor, name: str, *, note: str = "", managers: Iterable[User] = (), watchers: Iterable[User] = ()
+) -> Flock:
+    name = clean_flock_name(name)
+    note = clean_note(note)
+    managers, watchers = list(managers), list(watchers)
+    if {u.pk for u in managers} & {u.pk for u in watchers}:
+        raise InvalidInput("A user cannot be both manager and watcher of a flock.", field="watchers")
+    with transaction.atomic():
+        flock = Flock.objects.create(name=name, note=note)
+        FlockMembership.objects.bulk_create(
+            [FlockMembership(user=u, flock=flock, role=FlockRole.MANAGER) for u in managers]
+            + [FlockMembership(user=u, flock=flock, role=FlockRole.WATCHER) for u in watchers]
+        )
+        record(
+            actor,
+            "flock_create",
+            f"Created flock {name}",
+            flock_id=flock.flock_id,
+            name=name,
+            managers=[u.label for u in managers],
+            watchers=[u.label for u in watchers],
+        )
+    return flock
+
+
+def rename_flock(actor: Actor, flock: Flock, name: str) -> Flock:
+    name = clean_flock_name(name)
+    before = flock.name
+    flock.name = name
+    with transaction.atomic():
+        flock.save(update_fields=["name"])
+        record(
+            actor,
+            "flock_rename",
+            f"Renamed flock {before} to {name}",
+            flock_id=flock.flock_id,
+            before=before,
+            after=name,
+        )
+    return flock
+
+
+def delete_flock(actor: Actor, flock: Flock) -> None:
+    if flock.flock_id == DEFAULT_FLOCK_ID:
+        raise Conflict("Cannot delete default flock")
+    with transaction.atomic():
+        members = list(flock.memberships.select_related("user").values_list("user__username", "role"))
+        record(
+            actor,
+            "flock_delete",
+            f"Deleted flock {flock.name}",
+            flock_id=flock.flock_id,
+            name=flock.name,
+            memberships_removed=[f"{username} ({role})" for username, role in members],
+        )
+        flock.delete()
+
+
+def set_flock_note(actor: Actor, flock: Flock, note: str) -> Flock:
+    flock.note = clean_note(note)
+    with transaction.atomic():
+        flock.save(update_fields=["note"])
+        record(actor, "flock_note_add", f"Set the note of flock {flock.name}", flock_id=flock.flock_id, note=note)
+    return flock
+
+
+def remove_flock_note(actor: Actor, flock: Flock) -> Flock:
+    flock.note = ""
+    with transaction.atomic():
+        flock.save(update_fields=["note"])
+        record(actor, "flock_note_remove", f"Removed the note of flock {flock.name}", flock_id=flock.flock_id)
+    return flock
+
+
+def assign_user(actor: Actor, user: User, flocks: list[Flock], role: str) -> None:
+    """Make ``user`` a ``role`` of each flock (a user has one role per flock)."""
+    role = clean_role(role)
+    with transaction.atomic():
+        for flock in flocks:
+            FlockMembership.objects.update_or_create(user=user, flock=flock, defaults={"role": role})
+            record(
+                actor,
+                "user_assign_to_flock",
+                f"Assigned {user.label} to flock {flock.name} as {role}",
+                target=user,
+                flock_id=flock.flock_id,
+                role=role,
+            )
+
+
+def unassign_user(actor: Actor, user: User, flocks: list[Flock], role: str) -> None:
+    """Remove ``user``'s ``role`` membership of each flock; other roles stay."""
+    role = clean_role(role)
+    with transaction.atomic():
+        for flock in flocks:
+            FlockMembership.objects.filter(user=user, flock=flock, role=role).delete()
+            record(
+                actor,
+                "user_unassign_from_flock",
+                f"Unassigned {user.label} from flock {flock.name} as {role}",
+                target=user,
+                flock_id=flock.flock_id,
+                role=role,
+            )
+
+
+def set_flock_members(actor: Actor, flock: Flock, role: str, users: list[User]) -> None:
+    """Replace the whole list of ``role`` members of ``flock`` with ``users``."""
+    role = clean_role(role, "role")
+    wanted = {user.pk for user in users}
+    with transaction.atomic():
+        FlockMembership.objects.filter(flock=flock, role=role).exclude(user_id__in=wanted).delete()
+        for user in users:
+            FlockMembership.objects.update_or_create(user=user, flock=flock, defaults={"role": role})
+        record(
+            actor,
+            f"flock_{role}s_set",
+            f"Set the {role}s of flock {flock.name}",
+            flock_id=flock.flock_id,
+            users=[user.label for user in users],
+        )
+
+
+def flock_members(flock: Flock) -> dict[str, list[User]]:
+    """``{"managers": [...], "watchers": [...]}`` of ``flock``, in one query."""
+    members: dict[str, list[User]] = {"managers": [], "watchers": []}
+    for membership in flock.memberships.select_related("user").order_by("user__username"):
+        members[f"{membership.role}s"].append(membership.user)
+    return members

@@ -1,0 +1,26 @@
+"""Top-level URL map: the APIs under /api/, the pages, the Django admin site."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+
+from users.api.common import json_error
+
+
+def api_not_found(request, rest: str = ""):
+    return json_error(request, 404, "Not found.")
+
+
+urlpatterns = [
+    path("api/v1/", include("portal.api_v1_urls")),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),
+    path("django-admin/", admin.site.urls),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+]
+
+handler500 = "portal.errors.server_error"

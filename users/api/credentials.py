@@ -1,0 +1,135 @@
+"""API credential checks that cost microseconds after the first bcrypt.
+
+A token finds its user through the HMAC index; a user name through its unique
+column. bcrypt runs once; the success is then remembered in the shared cache
+under a keyed hash of the credential (never the secret itself), bound to the
+stored hash. Every request still loads the user, so a changed password or
+token, a disabled or demoted user is refused on the very next request, on every
+worker. Failures are counted per client address and per user name; past the
+limit the caller gets 429 until the window passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+
+from users.audit import Actor, record
+from users.hashers import bcrypt_check, bcrypt_hash, plain_bcrypt
+from users.models import User
+from users.tokens import keyed_digest, token_index
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Checked against when a user name is unknown, so that answer costs as much as a wrong password.
+_DUMMY_HASH = SimpleLazyObject(lambda: bcrypt_hash("not a real password"))
+
+
+class TooManyFailures(Exception):
+    """Raised before any check when the address or user name is over the failure limit."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many failed attempts")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Client:
+    ip: str
+    user_agent: str
+
+    @classmethod
+    def from_request(cls, request) -> Client:
+        return cls(ip=request.META.get("REMOTE_ADDR", ""), user_agent=request.META.get("HTTP_USER_AGENT", "")[:1000])
+
+
+def _failure_keys(client: Client, name: str | None) -> list[str]:
+    keys = [f"apifail:ip:{client.ip}"]
+    if name:
+        keys.append(f"apifail:name:{keyed_digest('api-fail-name', name)}")
+    return keys
+
+
+def _check_throttle(client: Client, name: str | None) -> None:
+    limit = settings.API_AUTH_FAILURE_LIMIT
+    counts = cache.get_many(_failure_keys(client, name))
+    if any(count >= limit for count in counts.values()):
+        record(
+            Actor(ip=client.ip or None, user_agent=client.user_agent, label=name or ""),
+            "api_auth_throttled",
+            f"API authentication throttled for {name or client.ip}",
+        )
+        raise TooManyFailures(settings.API_AUTH_FAILURE_WINDOW)
+
+
+def _note_failure(client: Client, name: str | None, how: str) -> None:
+    window = settings.API_AUTH_FAILURE_WINDOW
+    for key in _failure_keys(client, name):
+        if not cache.add(key, 1, window):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, window)
+    record(
+        Actor(ip=client.ip or None, user_agent=client.user_agent, label=name or ""),
+        "api_auth_failed",
+        f"Failed API authentication ({how}) for {name or 'an unknown token'}",
+    )
+
+
+def _remembered(kind: str, secret_key_material: str, user: User, stored_hash: str, verify) -> bool:
+    """True when the credential matches ``stored_hash``: from the cache, else by bcrypt."""
+    key = f"apicred:{keyed_digest('api-cred-' + kind, secret_key_material)}"
+    binding = f"{user.pk}:{stored_hash}"
+    if cache.get(key) == binding:
+        return True
+    if verify():
+        cache.set(key, binding, settings.API_CREDENTIAL_CACHE_SECONDS)
+        return True
+    return False
+
+
+def check_token(token: str, client: Client) -> User | None:
+    """The user owning API token ``token``, or None (a failure is counted)."""
+    _check_throttle(client, None)
+    user = User.objects.filter(api_token_index=token_index(token)).first() if token else None
+    if (
+        user is not None
+        and user.api_token_hash
+        and _remembered("token", token, user, user.api_token_hash, lambda: bcrypt_check(token, user.api_token_hash))
+    ):
+        _touch_token(user)
+        return user
+    _note_failure(client, None, "token")
+    return None
+
+
+def check_password(name: str, password: str, client: Client) -> User | None:
+    """The user with user name (or e-mail) ``name`` and this password, or None."""
+    _check_throttle(client, name)
+    user = User.objects.filter(Q(username=name) | Q(email=name.lower())).first() if name else None
+    if user is not None and user.has_usable_password():
+        stored = plain_bcrypt(user.password)
+
+        def verify() -> bool:
+            return bcrypt_check(password, stored) if stored else user.check_password(password)
+
+        if _remembered("password", f"{user.pk}\0{password}", user, user.password, verify):
+            return user
+    else:
+        bcrypt_check(password, str(_DUMMY_HASH))
+    _note_failure(client, name, "password")
+    return None
+
+
+def _touch_token(user: User) -> None:
+    """Record token use, at most once a minute so reads stay reads."""
+    now = timezone.now()
+    if user.api_token_last_used is None or now - user.api_token_last_used > LAST_USED_RESOLUTION:
+        User.objects.filter(pk=user.pk).update(api_token_last_used=now)
+        user.api_token_last_used = now

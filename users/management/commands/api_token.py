@@ -1,0 +1,23 @@
+"""Issue a new API token for a user and print it once."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from users import services
+from users.audit import Actor
+from users.errors import PortalError
+from users.lookup import find_user
+
+
+class Command(BaseCommand):
+    help = "Issue a new API token for a user (replacing any old one) and print it once."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("user", help="user name or e-mail")
+
+    def handle(self, *args, user: str, **options) -> None:
+        try:
+            account = find_user(user)
+            token = services.issue_api_token(Actor.system("manage.py api_token"), account)
+        except PortalError as exc:
+            raise CommandError(exc.message) from None
+        self.stdout.write(token)

@@ -1,0 +1,152 @@
+"""The people of the console: users, their second factors, org settings and the audit log."""
+
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.db import models
+from django.utils import timezone
+
+
+class AccessLevel(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    USER = "user", "User"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, username: str, email: str | None = None, password: str | None = None, **extra) -> User:
+        email = self.normalize_email(email).lower() if email else None
+        user = self.model(username=username, email=email, **extra)
+        user.set_password(password)  # None gives an unusable password
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username: str, email: str | None = None, password: str | None = None, **extra) -> User:
+        extra["access_level"] = AccessLevel.ADMIN
+        extra.setdefault("is_active", True)
+        return self.create_user(username, email, password, **extra)
+
+
+class User(AbstractBaseUser):
+    """A console user. ``access_level`` is the only permission: admins may do everything.
+
+    ``is_active`` False means disabled. The API token is kept as a bcrypt hash plus
+    an HMAC index (a keyed hash of the token) so a token finds its user in one
+    indexed query without ever storing the token itself.
+    """
+
+    username = models.CharField(max_length=150, unique=True, validators=[UnicodeUsernameValidator()])
+    email = models.EmailField(unique=True, null=True, blank=True, help_text="Stored lower-case.")
+    access_level = models.CharField(max_length=10, choices=AccessLevel.choices, default=AccessLevel.USER, db_index=True)
+    note = models.TextField(blank=True, default="")
+    is_active = models.BooleanField(default=True, db_index=True, help_text="False means disabled.")
+    summary_email_enabled = models.BooleanField(default=True)
+    must_enroll_2fa = models.BooleanField(default=False, help_text="Set by totp_enabled when the user was added.")
+    api_token_hash = models.CharField(max_length=100, blank=True, default="")
+    api_token_index = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    api_token_created = models.DateTimeField(null=True, blank=True)
+    api_token_last_used = models.DateTimeField(null=True, blank=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.email or self.username
+
+    @property
+    def is_admin(self) -> bool:
+        return self.access_level == AccessLevel.ADMIN
+
+    @property
+    def is_staff(self) -> bool:
+        """Active admins may use the Django admin site."""
+        return self.is_active and self.is_admin
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.is_staff
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        return self.is_staff
+
+    def has_perms(self, perm_list, obj: object = None) -> bool:
+        return self.is_staff
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return self.is_staff
+
+    @property
+    def label(self) -> str:
+        """How the user is named in messages and the audit log."""
+        return self.email or self.username
+
+
+class OrgSetting(models.Model):
+    """The organisation's settings: a single row (pk=1)."""
+
+    globally_enforce_2fa = models.BooleanField(default=False)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "organisation setting"
+
+    def __str__(self) -> str:
+        return "Organisation settings"
+
+    @classmethod
+    def load(cls) -> OrgSetting:
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class WebAuthnCredential(models.Model):
+    """A registered security key (py_webauthn)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="webauthn_credentials")
+    name = models.CharField(max_length=100)
+    credential_id = models.CharField(max_length=1024, unique=True, help_text="base64url")
+    public_key = models.BinaryField()
+    sign_count = models.PositiveBigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created"]
+        verbose_name = "WebAuthn security key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"
+
+
+class AuditEntry(models.Model):
+    """One management action. Names are copied in, so history survives removals."""
+
+    timestamp = models.DateTimeField(default=timezone.now, db_index=True)
+    action_type = models.CharField(max_length=64, db_index=True)
+    message = models.TextField()
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=254, blank=True, default="", db_index=True)
+    target_label = models.CharField(max_length=254, blank=True, default="", db_index=True)
+    flock_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    user_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.TextField(blank=True, default="")
+    additional_information = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.action_type}: {self.message}"

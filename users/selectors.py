@@ -1,0 +1,155 @@
+"""Read-side queries shared by the APIs and the pages, each a constant number of queries."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from flocks.models import FlockMembership, FlockRole
+
+from .errors import InvalidInput
+from .models import AuditEntry, User, WebAuthnCredential
+
+
+def users_with_details() -> QuerySet[User]:
+    """Users annotated with their 2FA state and their memberships prefetched (2 queries)."""
+    return User.objects.annotate(
+        has_totp=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+        has_webauthn=Exists(WebAuthnCredential.objects.filter(user=OuterRef("pk"))),
+    ).prefetch_related(Prefetch("memberships", queryset=FlockMembership.objects.only("user_id", "flock_id", "role")))
+
+
+def flock_ids(user: User, role: str) -> list[str]:
+    """Flock ids from the prefetched memberships of ``user`` with ``role``."""
+    return sorted(m.flock_id for m in user.memberships.all() if m.role == role)
+
+
+def user_json(user: User) -> dict:
+    """The v1 description of a user (needs ``users_with_details`` annotations)."""
+    return {
+        "id": user.pk,
+        "email": user.email,
+        "username": user.username,
+        "access_level": user.access_level,
+        "disabled": not user.is_active,
+        "note": user.note,
+        "totp_enabled": user.has_totp,
+        "webauthn_enabled": user.has_webauthn,
+        "require_2fa": user.must_enroll_2fa,
+        "summary_email_enabled": user.summary_email_enabled,
+        "managed_flocks": flock_ids(user, FlockRole.MANAGER),
+        "watched_flocks": flock_ids(user, FlockRole.WATCHER),
+        "created": user.date_joined.isoformat(),
+    }
+
+
+def parse_day(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"Invalid {field}: use yyyy-mm-dd", field=field) from None
+
+
+def audit_entries(
+    *,
+    action_type: str = "",
+    search: str = "",
+    user_label: str = "",
+    flock_id: str = "",
+    start: date | None = None,
+    end: date | None = None,
+    after_id: int | None = None,
+) -> QuerySet[AuditEntry]:
+    """The audit log filtered as both the API and the audit page allow."""
+    entries = AuditEntry.objects.all()
+    if action_type:
+        entries = entries.filter(action_type=action_type)
+    if search:
+        entries = entries.filter(
+            Q(message__icontains=search) | Q(actor_label__icontains=search) | Q(target_label__icontains=search)
+        )
+    if user_label:
+        entries = entries.filter(Q(actor_label=user_label) | Q(target_label=user_label))
+    if flock_id:
+        entries = entries.filter(flock_id=flock_id)
+    if start:
+        entries = entries.filter(timestamp__gte=datetime.combine(start, time.min, tzinfo=UTC))
+    if end:
+        entries = entries.filter(
+            timestamp__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+        )
+    if after_id is not None:
+        entries = entries.filter(id__gt=after_id)
+    return entries
+
+
+@dataclass
+class KeysetPage:
+    items: list
+    next: str | None
+    prev: str | None
+    page_number: int
+    page_count: int
+    total: int
+
+
+def _encode_cursor(direction: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"d": direction, "id": pk}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, int]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        direction, pk = data["d"], data["id"]
+        if direction not in ("next", "prev") or not isinstance(pk, int):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("Invalid cursor", field="cursor") from None
+    return direction, pk
+
+
+def keyset_page(queryset: QuerySet, *, limit: int, cursor: str = "", newest_first: bool = True) -> KeysetPage:
+    """One page of ``queryset`` by id with opaque next/prev cursors (three queries)."""
+    forward, backward = ("-id", "id") if newest_first else ("id", "-id")
+    beyond, before = ("id__lt", "id__gt") if newest_first else ("id__gt", "id__lt")
+    total = queryset.count()
+    if cursor:
+        direction, pk = _decode_cursor(cursor)
+        if direction == "next":
+            items = list(queryset.filter(**{beyond: pk}).order_by(forward)[:limit])
+        else:
+            items = list(queryset.filter(**{before: pk}).order_by(backward)[:limit])[::-1]
+    else:
+        items = list(queryset.order_by(forward)[:limit])
+    preceding = queryset.filter(**{before: items[0].pk}).count() if items else 0
+    following = total - preceding - len(items)
+    return KeysetPage(
+        items=items,
+        next=_encode_cursor("next", items[-1].pk) if items and following > 0 else None,
+        prev=_encode_cursor("prev", items[0].pk) if items and preceding > 0 else None,
+        page_number=preceding // limit + 1,
+        page_count=max(1, math.ceil(total / limit)),
+        total=total,
+    )
+
+
+def audit_json(entry: AuditEntry) -> dict:
+    return {
+        "id": entry.id,
+        "action_type": entry.action_type,
+        "message": entry.message,
+        "timestamp": entry.timestamp.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC+0000"),
+        "user": entry.actor_label or None,
+        "target": entry.target_label or None,
+        "user_ip": entry.user_ip,
+        "user_browser_agent": entry.user_agent,
+        "flock_id": entry.flock_id or None,
+        "additional_information": entry.additional_information or None,
+    }

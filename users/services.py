@@ -1,0 +1,348 @@
+"""Business rules for users and org settings: the one place every face calls.
+
+Each function validates everything first, then writes in one transaction that
+also holds its audit entry, so a refused action changes nothing.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from . import mail
+from .audit import Actor, record
+from .errors import Conflict, InvalidInput, NotFound
+from .hashers import BCRYPT_MAX_BYTES, bcrypt_hash
+from .models import AccessLevel, OrgSetting, User, WebAuthnCredential
+from .tokens import generate_token, token_index
+
+USERNAME_MAX_LENGTH = 150
+
+
+def clean_email(value: str, field: str = "email") -> str:
+    """A valid e-mail address, lower-cased, or InvalidInput naming ``field``."""
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(f"Missing parameter: {field}", field=field)
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise InvalidInput(f"Invalid email address in {field}: {value!r}", field=field) from None
+    return value.lower()
+
+
+def clean_access_level(value: str, field: str = "access_level") -> str:
+    if value not in AccessLevel.values:
+        raise InvalidInput(f"Invalid {field}: must be 'admin' or 'user'", field=field)
+    return value
+
+
+def clean_username(value: str) -> str:
+    if not value or len(value) > USERNAME_MAX_LENGTH:
+        raise InvalidInput(f"user_name must be 1 to {USERNAME_MAX_LENGTH} characters", field="user_name")
+    try:
+        UnicodeUsernameValidator()(value)
+    except ValidationError:
+        raise InvalidInput("user_name may contain only letters, digits and @ . + - _", field="user_name") from None
+    return value
+
+
+def clean_secret(value: object, field: str) -> str:
+    """A password or token: a non-empty string bcrypt can hash without truncation."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{field} must be a non-empty string", field=field)
+    if len(value.encode()) > BCRYPT_MAX_BYTES:
+        raise InvalidInput(f"{field} must be at most {BCRYPT_MAX_BYTES} bytes", field=field)
+    if "\x00" in value:
+        raise InvalidInput(f"{field} must not contain NUL characters", field=field)
+    return value
+
+
+def clean_note(value: str) -> str:
+    if "\x00" in value:
+        raise InvalidInput("note must not contain NUL characters", field="note")
+    return value
+
+
+def get_user_by_email(email: str) -> User:
+    email = clean_email(email)
+    try:
+        return User.objects.get(email=email)
+    except User.DoesNotExist:
+        raise NotFound(f"User ({email}) does not exist.") from None
+
+
+def get_user_by_username(username: str) -> User:
+    try:
+        return User.objects.get(username=username)
+    except User.DoesNotExist:
+        raise NotFound(f"User ({username}) does not exist.") from None
+
+
+def _ensure_not_last_admin(user: User, what: str) -> None:
+    """Refuse to remove, disable or demote the last active admin.
+
+    Locks the active admin rows so two admins demoting each other at once are
+    serialised: the second sees the first's change and is refused.
+    """
+    if not (user.is_active and user.is_admin):
+        return
+    admins = list(
+        User.objects.select_for_update()
+        .filter(is_active=True, access_level=AccessLevel.ADMIN)
+        .values_list("pk", flat=True)
+    )
+    if not any(pk != user.pk for pk in admins):
+        raise Conflict(f"Cannot {what} the last active admin.")
+
+
+def _locked(user: User) -> User:
+    """Re-read ``user`` under a row lock inside the current transaction."""
+    return User.objects.select_for_update().get(pk=user.pk)
+
+
+def add_user(
+    actor: Actor,
+    *,
+    email: str,
+    access_level: str,
+    note: str = "",
+    require_2fa: bool = False,
+    send_welcome_mail: bool = True,
+) -> User:
+    """Add a user by e-mail (the e-mail is also the user name); they set a password by mail."""
+    email = clean_email(email)
+    access_level = clean_access_level(access_level)
+    note = clean_note(note)
+    try:
+        with transaction.atomic():
+            if User.objects.filter(email=email).exists() or User.objects.filter(username=email).exists():
+                raise Conflict(f"User ({email}) already exists.")
+            user = User.objects.create_user(
+                username=email, email=email, access_level=access_level, note=note, must_enroll_2fa=require_2fa
+            )
+            record(
+                actor,
+                "user_add",
+                f"Added user {email} with access level {access_level}",
+                target=user,
+                access_level=access_level,
+                totp_enabled=require_2fa,
+            )
+            if send_welcome_mail:
+                transaction.on_commit(lambda: mail.send_welcome_mail(user))
+    except IntegrityError:
+        raise Conflict(f"User ({email}) already exists.") from None
+    return user
+
+
+def create_named_user(actor: Actor, *, username: str, password: str, token: str | None = None) -> User:
+    """Add a user by user name with a password (and optionally a token), as the v2 API does."""
+    username = clean_username(username)
+    password = clean_secret(password, "password")
+    if token is not None:
+        token = clean_secret(token, "token")
+    user = User(username=username)
+    _set_password(user, password)
+    if token is not None:
+        _set_token(user, token)
+    try:
+        with transaction.atomic():
+            if User.objects.filter(username=username).exists():
+                raise Conflict(f"User ({username}) already exists.")
+            user.save()
+            record(actor, "user_add", f"Added user {username}", target=user)
+    except IntegrityError:
+        raise Conflict(f"User ({username}) already exists.") from None
+    return user
+
+
+def _set_password(user: User, password: str) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise InvalidInput("password: " + " ".join(exc.messages), field="password") from None
+    user.set_password(password)
+
+
+def _set_token(user: User, token: str) -> None:
+    user.api_token_hash = bcrypt_hash(token)
+    user.api_token_index = token_index(token)
+    user.api_token_created = timezone.now()
+    user.api_token_last_used = None
+
+
+def update_credentials(actor: Actor, user: User, *, password: str | None = None, token: str | None = None) -> User:
+    """Change the password and/or token; either alone leaves the other as it is."""
+    if password is None and token is None:
+        raise InvalidInput("Give password and/or token", field="password")
+    if password is not None:
+        password = clean_secret(password, "password")
+        _set_password(user, password)
+    if token is not None:
+        token = clean_secret(token, "token")
+        _set_token(user, token)
+    changed = [name for name, value in (("password", password), ("token", token)) if value is not None]
+    try:
+        with transaction.atomic():
+            user.save()
+            record(
+                actor,
+                "user_credentials_change",
+                f"Changed {' and '.join(changed)} of {user.label}",
+                target=user,
+                changed=changed,
+            )
+    except IntegrityError:
+        raise Conflict("That token is already in use.", field="token") from None
+    return user
+
+
+def issue_api_token(actor: Actor, user: User) -> str:
+    """Make a new random API token for ``user``; the plain token is returned only here."""
+    token = generate_token()
+    _set_token(user, token)
+    with transaction.atomic():
+        user.save(
+            update_fields=["api_token_hash", "api_token_index", "api_token_created", "api_token_last_used", "updated"]
+        )
+        record(actor, "user_api_token_create", f"Issued a new API token for {user.label}", target=user)
+    return token
+
+
+def revoke_api_token(actor: Actor, user: User) -> None:
+    user.api_token_hash = ""
+    user.api_token_index = None
+    user.api_token_created = None
+    user.api_token_last_used = None
+    with transaction.atomic():
+        user.save(
+            update_fields=["api_token_hash", "api_token_index", "api_token_created", "api_token_last_used", "updated"]
+        )
+        record(actor, "user_api_token_revoke", f"Revoked the API token of {user.label}", target=user)
+
+
+def set_note(actor: Actor, user: User, note: str, action_type: str = "user_note_add") -> User:
+    user.note = clean_note(note)
+    with transaction.atomic():
+        user.save(update_fields=["note", "updated"])
+        record(actor, action_type, f"Set the note of {user.label}", target=user, note=note)
+    return user
+
+
+def remove_note(actor: Actor, user: User) -> User:
+    user.note = ""
+    with transaction.atomic():
+        user.save(update_fields=["note", "updated"])
+        record(actor, "user_note_remove", f"Removed the note of {user.label}", target=user)
+    return user
+
+
+def set_access_level(actor: Actor, user: User, access_level: str) -> User:
+    access_level = clean_access_level(access_level)
+    with transaction.atomic():
+        user = _locked(user)
+        if access_level == AccessLevel.USER:
+            _ensure_not_last_admin(user, "demote")
+        before = user.access_level
+        user.access_level = access_level
+        user.save(update_fields=["access_level", "updated"])
+        record(
+            actor,
+            "user_access_level_change",
+            f"Changed access level of {user.label} from {before} to {access_level}",
+            target=user,
+            before=before,
+            after=access_level,
+        )
+    return user
+
+
+def set_active(actor: Actor, user: User, active: bool) -> User:
+    """Enable or disable a user; the summary mail follows the account's state."""
+    with transaction.atomic():
+        user = _locked(user)
+        if not active:
+            _ensure_not_last_admin(user, "disable")
+        user.is_active = active
+        user.summary_email_enabled = active
+        user.save(update_fields=["is_active", "summary_email_enabled", "updated"])
+        verb = "enable" if active else "disable"
+        record(actor, f"user_{verb}", f"{verb.capitalize()}d user {user.label}", target=user)
+    return user
+
+
+def remove_user(actor: Actor, user: User) -> None:
+    with transaction.atomic():
+        user = _locked(user)
+        _ensure_not_last_admin(user, "remove")
+        label = user.label
+        record(actor, "user_remove", f"Removed user {label}", target=user)
+        user.delete()
+
+
+def set_summary_email(actor: Actor, user: User, enabled: bool) -> User:
+    user.summary_email_enabled = enabled
+    verb = "enable" if enabled else "disable"
+    with transaction.atomic():
+        user.save(update_fields=["summary_email_enabled", "updated"])
+        record(actor, f"user_summary_email_{verb}", f"{verb.capitalize()}d summary email for {user.label}", target=user)
+    return user
+
+
+def reset_password(actor: Actor, user: User) -> None:
+    """Mail the user a one-time link to choose a new password."""
+    if not user.email:
+        raise InvalidInput(f"User ({user.username}) has no email address.", field="email")
+    with transaction.atomic():
+        record(actor, "user_password_reset", f"Sent a password reset mail to {user.email}", target=user)
+        transaction.on_commit(lambda: mail.send_password_reset_mail(user))
+
+
+def disable_totp(actor: Actor, user: User) -> int:
+    """Remove the user's TOTP devices (and their recovery codes when no factor is left)."""
+    with transaction.atomic():
+        removed, _ = TOTPDevice.objects.filter(user=user).delete()
+        _drop_recovery_codes_if_no_factor(user)
+        record(
+            actor,
+            "user_2fa_disable",
+            f"Disabled two-factor authentication for {user.label}",
+            target=user,
+            devices_removed=removed,
+        )
+    return removed
+
+
+def disable_webauthn(actor: Actor, user: User) -> int:
+    with transaction.atomic():
+        names = list(WebAuthnCredential.objects.filter(user=user).values_list("name", flat=True))
+        WebAuthnCredential.objects.filter(user=user).delete()
+        _drop_recovery_codes_if_no_factor(user)
+        record(actor, "user_webauthn_disable", f"Disabled WebAuthn for {user.label}", target=user, keys_removed=names)
+    return len(names)
+
+
+def _drop_recovery_codes_if_no_factor(user: User) -> None:
+    has_factor = (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or WebAuthnCredential.objects.filter(user=user).exists()
+    )
+    if not has_factor:
+        StaticDevice.objects.filter(user=user).delete()
+
+
+def set_global_2fa(actor: Actor, enabled: bool) -> OrgSetting:
+    with transaction.atomic():
+        org = OrgSetting.load()
+        org.globally_enforce_2fa = enabled
+        org.save()
+        verb = "enable" if enabled else "disable"
+        record(actor, f"globally_enforce_2fa_{verb}", f"{verb.capitalize()}d globally enforced 2FA")
+    return org
