@@ -12,7 +12,9 @@ fi
 . .venv/bin/activate
 stamp=.venv/.installed-$(cat requirements*.txt | sha256sum | cut -c1-16)-$(basename "$REQS")
 if [ ! -e "$stamp" ]; then
-    python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    python -m pip install --quiet --disable-pip-version-check -r "$REQS"
+    # (grep drops the harmless "Location … is ignored" notes of this machine's pip config)
+    python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+    python -m pip install --quiet --disable-pip-version-check -r "$REQS" 2>&1 | grep -v "^WARNING: Location" || true
+    python -c "import django, rest_framework" # fail here if the install did not work
     touch "$stamp"
 fi

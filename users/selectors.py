@@ -82,9 +82,7 @@ def audit_entries(
     if start:
         entries = entries.filter(timestamp__gte=datetime.combine(start, time.min, tzinfo=UTC))
     if end:
-        entries = entries.filter(
-            timestamp__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
-        )
+        entries = entries.filter(timestamp__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC))
     if after_id is not None:
         entries = entries.filter(id__gt=after_id)
     return entries
