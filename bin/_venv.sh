@@ -12,9 +12,12 @@ fi
 . .venv/bin/activate
 stamp=.venv/.installed-$(cat requirements*.txt | sha256sum | cut -c1-16)-$(basename "$REQS")
 if [ ! -e "$stamp" ]; then
+    log=$(mktemp)
     # (grep drops the harmless "Location … is ignored" notes of this machine's pip config)
-    python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-    python -m pip install --quiet --disable-pip-version-check -r "$REQS" 2>&1 | grep -v "^WARNING: Location" || true
-    python -c "import django, rest_framework" # fail here if the install did not work
+    if ! { python -m pip install --quiet --disable-pip-version-check --upgrade pip \
+           && python -m pip install --quiet --disable-pip-version-check -r "$REQS"; } >"$log" 2>&1; then
+        grep -v "^WARNING: Location" "$log" >&2; rm -f "$log"; exit 1
+    fi
+    rm -f "$log"
     touch "$stamp"
 fi
