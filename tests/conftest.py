@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import pytest
+from django.core import mail
 from django.core.cache import cache
+from django.http import HttpResponse
 from django.test import Client, TestCase
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from flocks.models import Flock, FlockMembership
 from users import services
 from users.audit import Actor
-from users.models import AccessLevel, User
+from users.models import AccessLevel, AuditEntry, OrgSetting, User, WebAuthnCredential
 
 ADMIN_PASSWORD = "correct horse battery staple"
 
@@ -48,27 +54,75 @@ def make_user(db, system):
     return make
 
 
+USER_AGENT = "python-requests/2.32.3"
+
+
 class V1Client:
     """Sends v1 requests the way canarytools does: auth_token in the query string, form bodies."""
 
     def __init__(self, client: Client, token: str) -> None:
         self.client, self.token = client, token
+        self.headers = {"User-Agent": USER_AGENT}
 
     def get(self, path: str, **params):
-        return self.client.get(f"/api/v1/{path}", {"auth_token": self.token, **params})
+        return self.client.get(f"/api/v1/{path}", {"auth_token": self.token, **params}, headers=self.headers)
 
     def post(self, path: str, **params):
         with TestCase.captureOnCommitCallbacks(execute=True):  # mails go out on commit
-            return self.client.post(f"/api/v1/{path}?auth_token={self.token}", params)
+            return self.client.post(f"/api/v1/{path}?auth_token={self.token}", params, headers=self.headers)
 
     def delete(self, path: str, **params):
         return self.client.delete(
             f"/api/v1/{path}?auth_token={self.token}",
             urlencode(params),
             content_type="application/x-www-form-urlencoded",
+            headers=self.headers,
         )
+
+    def send(self, method: str, path: str, **params):
+        return getattr(self, method.lower())(path, **params)
 
 
 @pytest.fixture
 def v1(client, admin_token) -> V1Client:
     return V1Client(client, admin_token)
+
+
+USER_FIELDS = [f.attname for f in User._meta.concrete_fields if f.name != "api_token_last_used"]
+
+
+def db_state() -> dict:
+    """Everything an API call may change, to prove a refused call changed nothing.
+
+    Failed-authentication audit entries are left out: recording them is the point.
+    """
+    return {
+        "users": list(User.objects.order_by("pk").values(*USER_FIELDS)),
+        "flocks": list(Flock.objects.order_by("pk").values()),
+        "memberships": list(FlockMembership.objects.order_by("pk").values()),
+        "org": list(OrgSetting.objects.values()),
+        "totp": list(TOTPDevice.objects.values_list("pk", flat=True)),
+        "static": list(StaticDevice.objects.values_list("pk", flat=True)),
+        "webauthn": list(WebAuthnCredential.objects.values_list("pk", flat=True)),
+        "audit": list(AuditEntry.objects.exclude(action_type__startswith="api_auth_").values_list("pk", flat=True)),
+        "mails": len(mail.outbox),
+    }
+
+
+@pytest.fixture
+def refused(db) -> Callable[[Callable[[], HttpResponse], int, str], HttpResponse]:
+    """``refused(send, status, message)``: the call fails with exactly that v1 error and changes nothing."""
+
+    def check(send: Callable[[], HttpResponse], status: int, message: str) -> HttpResponse:
+        before = db_state()
+        response = send()
+        assert (response.status_code, response.json()) == (status, {"result": "error", "message": message})
+        assert db_state() == before
+        return response
+
+    return check
+
+
+@pytest.fixture
+def flock(db) -> Flock:
+    return Flock.objects.create(name="Cape Town", note="Office")
