@@ -1,0 +1,53 @@
+"""seed_demo makes consistent, usable demo data and adds to what is there."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+
+from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership
+from users import services
+from users.models import AuditEntry, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed(**options) -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out, seed=7, batch_size=40, **options)
+    return out.getvalue()
+
+
+def test_seed_demo_makes_users_flocks_and_memberships():
+    output = _seed(users=100, flocks=5)
+    assert User.objects.count() == 100
+    assert Flock.objects.exclude(flock_id=DEFAULT_FLOCK_ID).count() == 5
+    assert "users 40/100" in output and "users 100/100" in output  # progress per batch
+    per_user = FlockMembership.objects.values("user").annotate(n=Count("id")).values_list("n", flat=True)
+    assert len(per_user) == 100 and min(per_user) >= 2 and max(per_user) <= 4
+    assert 2.5 <= sum(per_user) / 100 <= 3.5
+    assert not FlockMembership.objects.filter(flock_id=DEFAULT_FLOCK_ID).exists()
+    for user in User.objects.all():
+        assert services.clean_email(user.email) == user.email  # usable through v1
+        assert services.clean_username(user.username) == user.username  # and v2
+    entry = AuditEntry.objects.get(action_type="seed_demo")
+    assert entry.additional_information == {"users": 100, "flocks": 5, "memberships": FlockMembership.objects.count()}
+
+
+def test_demo_users_share_one_working_password_hash():
+    _seed(users=10, flocks=2, password="s3cret-demo")
+    assert User.objects.values("password").distinct().count() == 1
+    assert User.objects.first().check_password("s3cret-demo")
+
+
+def test_running_again_adds_next_to_existing_data():
+    _seed(users=50, flocks=3)
+    _seed(users=50, flocks=0)  # memberships go into the existing flocks
+    assert User.objects.count() == 100
+    assert FlockMembership.objects.values("user").distinct().count() == 100
+
+
+def test_refuses_negative_numbers():
+    with pytest.raises(CommandError):
+        _seed(users=-1, flocks=1)
