@@ -13,6 +13,7 @@ def api_not_found(request, rest: str = ""):
 
 urlpatterns = [
     path("api/v1/", include("portal.api_v1_urls")),
+    path("api/v2/", include("portal.api_v2_urls")),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("django-admin/", admin.site.urls),
     path(

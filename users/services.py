@@ -155,11 +155,14 @@ def create_named_user(actor: Actor, *, username: str, password: str, token: str 
     try:
         with transaction.atomic():
             if User.objects.filter(username=username).exists():
-                raise Conflict(f"User ({username}) already exists.")
+                raise Conflict(f"User ({username}) already exists.", field="user_name")
             user.save()
             record(actor, "user_add", f"Added user {username}", target=user)
     except IntegrityError:
-        raise Conflict(f"User ({username}) already exists.") from None
+        # A concurrent create of the same name, or a token another user already has.
+        if User.objects.filter(username=username).exists():
+            raise Conflict(f"User ({username}) already exists.", field="user_name") from None
+        raise Conflict("That token is already in use.", field="token") from None
     return user
 
 

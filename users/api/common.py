@@ -61,7 +61,11 @@ class V1TokenAuthentication(BaseAuthentication):
 
 
 class V2Authentication(BaseAuthentication):
-    """HTTP Basic (user name + password) or ``Authorization: Bearer <token>``."""
+    """HTTP Basic (user name + password) or ``Authorization: Bearer <token>``.
+
+    A disabled user's credentials answer 401 like wrong ones (as Django's own sign-in
+    does), so they do not reveal that the secret was right; an active non-admin gets 403.
+    """
 
     def authenticate(self, request) -> tuple[User, None]:
         scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
@@ -77,7 +81,7 @@ class V2Authentication(BaseAuthentication):
                 raise exceptions.NotAuthenticated("Authentication credentials were not provided.")
         except TooManyFailures as exc:
             raise _throttled(exc) from None
-        if user is None:
+        if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("Invalid credentials.")
         return user, None
 

@@ -56,15 +56,21 @@ def _failure_keys(client: Client, name: str | None) -> list[str]:
 
 
 def _check_throttle(client: Client, name: str | None) -> None:
-    limit = settings.API_AUTH_FAILURE_LIMIT
+    """Refuse an address or user name over the limit; audit that once per key and window,
+    so a client hammering past the limit cannot flood the audit log."""
+    limit, window = settings.API_AUTH_FAILURE_LIMIT, settings.API_AUTH_FAILURE_WINDOW
     counts = cache.get_many(_failure_keys(client, name))
-    if any(count >= limit for count in counts.values()):
+    over = [key for key, count in counts.items() if count >= limit]
+    if not over:
+        return
+    first_refusals = [cache.add(f"apithrottled:{key}", 1, window) for key in over]
+    if any(first_refusals):
         record(
             Actor(ip=client.ip or None, user_agent=client.user_agent, label=name or ""),
             "api_auth_throttled",
             f"API authentication throttled for {name or client.ip}",
         )
-        raise TooManyFailures(settings.API_AUTH_FAILURE_WINDOW)
+    raise TooManyFailures(window)
 
 
 def _note_failure(client: Client, name: str | None, how: str) -> None:
@@ -83,9 +89,13 @@ def _note_failure(client: Client, name: str | None, how: str) -> None:
 
 
 def _remembered(kind: str, secret_key_material: str, user: User, stored_hash: str, verify) -> bool:
-    """True when the credential matches ``stored_hash``: from the cache, else by bcrypt."""
+    """True when the credential matches ``stored_hash``: from the cache, else by bcrypt.
+
+    Key and value are keyed digests: the cache holds neither the secret nor the hash,
+    and a value only matches while the user's stored hash is the one it was verified against.
+    """
     key = f"apicred:{keyed_digest('api-cred-' + kind, secret_key_material)}"
-    binding = f"{user.pk}:{stored_hash}"
+    binding = keyed_digest("api-cred-binding", f"{user.pk}:{stored_hash}")
     if cache.get(key) == binding:
         return True
     if verify():

@@ -1,0 +1,126 @@
+"""v2 API: the Nebula users contract (JSON, HTTP Basic or Bearer token, users by user name).
+
+Replies are exactly the contract's: the user document carries bare ``$2b$…`` bcrypt
+hashes (``null`` for a password or token the user does not have), a taken or missing
+user name answers 403 ``{"user_exists": …}``, every other refusal ``{"message": …}``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView, set_rollback
+
+from users import services
+from users.errors import Conflict, InvalidInput, NotFound
+from users.hashers import plain_bcrypt
+from users.models import User
+
+from .common import IsActiveAdmin, V2Authentication, actor
+
+CREDENTIAL_FIELDS = ("password", "token")
+
+
+def user_document(user: User) -> dict:
+    return {
+        "user_name": user.username,
+        "password": plain_bcrypt(user.password) or None,
+        "token": user.api_token_hash or None,
+    }
+
+
+def json_fields(request: Request, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, str]:
+    """The body as a JSON object of string fields; an absent body counts as ``{}``.
+
+    Unknown or missing fields and non-string values are refused before anything changes.
+    """
+    data = request.data  # malformed JSON raises ParseError: 400
+    if not isinstance(data, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise InvalidInput(f"Unknown field(s): {', '.join(unknown)}", field=unknown[0])
+    missing = [name for name in required if name not in data]
+    if missing:
+        raise InvalidInput(f"Missing field(s): {', '.join(missing)}", field=missing[0])
+    for name, value in data.items():
+        if not isinstance(value, str):
+            raise InvalidInput(f"{name} must be a string", field=name)
+    return data
+
+
+def find_user(user_name: str) -> User:
+    """The user named ``user_name``; a name no user could have is a 400, not a query."""
+    if len(user_name) > services.USERNAME_MAX_LENGTH or any(unicodedata.category(char) == "Cc" for char in user_name):
+        raise InvalidInput("Invalid user_name", field="user_name")
+    return services.get_user_by_username(user_name)
+
+
+class V2View(APIView):
+    """Admin-only JSON view that answers the contract's 403 ``{"user_exists": …}``."""
+
+    authentication_classes = [V2Authentication]
+    permission_classes = [IsActiveAdmin]
+    parser_classes = [JSONParser]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, NotFound):
+            exists = False
+        elif isinstance(exc, Conflict) and exc.field == "user_name":
+            exists = True
+        else:
+            return super().handle_exception(exc)
+        set_rollback()
+        return Response({"user_exists": exists}, status=403)
+
+
+class Status(APIView):
+    """Health check for the SDK's ``check_api()``: open, and it ignores any credentials
+    the client sends (the SDK sends its usual ones), so it never costs a credential check."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        return Response({"api_available": True})
+
+
+class UserList(V2View):
+    def get(self, request: Request) -> Response:
+        return Response({"users": list(User.objects.order_by("username").values_list("username", flat=True))})
+
+
+class UserDetail(V2View):
+    def get(self, request: Request, user_name: str) -> Response:
+        return Response(user_document(find_user(user_name)))
+
+    def post(self, request: Request, user_name: str) -> Response:
+        fields = json_fields(request, CREDENTIAL_FIELDS, required=("password",))
+        user = services.create_named_user(
+            actor(request), username=user_name, password=fields["password"], token=fields.get("token")
+        )
+        return Response(user_document(user))
+
+    def delete(self, request: Request, user_name: str) -> Response:
+        services.remove_user(actor(request), find_user(user_name))
+        return Response({})
+
+
+class UserUpdate(V2View):
+    def put(self, request: Request, user_name: str) -> Response:
+        fields = json_fields(request, CREDENTIAL_FIELDS)
+        user = services.update_credentials(
+            actor(request), find_user(user_name), password=fields.get("password"), token=fields.get("token")
+        )
+        return Response(user_document(user))
+
+
+class UserRefresh(V2View):
+    def post(self, request: Request, user_name: str) -> Response:
+        json_fields(request, ())  # no body, or an empty object as in the contract
+        token = services.issue_api_token(actor(request), find_user(user_name))
+        return Response({"token": token})
