@@ -56,8 +56,8 @@ def get_flocks(flock_ids: Iterable[str]) -> list[Flock]:
 
 
 def users_by_email(emails: Iterable[str], field: str) -> list[User]:
-    """The users with these e-mails, or NotFound naming the first unknown one."""
-    cleaned = [clean_email(email, field) for email in emails]
+    """The users with these e-mails, each once, or NotFound naming the first unknown one."""
+    cleaned = list(dict.fromkeys(clean_email(email, field) for email in emails))
     found = {user.email: user for user in User.objects.filter(email__in=cleaned)}
     for email in cleaned:
         if email not in found:

@@ -176,3 +176,13 @@ def test_server_fault_under_api_is_json():
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
     assert response.content == b'{"result": "error", "message": "Internal server error."}'
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "name"),
+    [("get", "users/filter", "filter_str"), ("get", "flock/note", "flock_id"), ("post", "user/note/add", "note")],
+)
+def test_nul_characters_are_refused_in_any_parameter(v1, refused, method, path, name):
+    params = {"filter_str": "x", "flock_id": "flock:default", "email": "admin@example.com", "note": "x"}
+    params[name] = "a\x00b"
+    refused(lambda: v1.send(method, path, **params), 400, f"Invalid {name}: must not contain NUL characters")

@@ -359,6 +359,7 @@ def test_users_filter_matches_email_or_note(v1, make_user):
 # --- refusals: status, exact message, nothing changed ---------------------------------------------------------
 
 ADMIN = "admin@example.com"
+LONG_EMAIL = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + ".com"  # valid, but longer than a user name may be
 X = {"email": "x@example.com", "access_level": "user"}
 UNKNOWN = "User (ghost@example.com) does not exist."
 BAD_EMAIL = "Invalid email address in email: 'not-an-email'"
@@ -404,7 +405,8 @@ def test_user_endpoints_refuse_unknown_missing_and_invalid_emails(v1, ann, refus
         ("post", "user/add", {"email": "x@example.com", "access_level": "Admin"}, 400, BAD_LEVEL),
         ("post", "user/add", {**X, "send_welcome_mail": "maybe"}, 400, BAD_BOOL.format("send_welcome_mail")),
         ("post", "user/add", {**X, "totp_enabled": "2"}, 400, BAD_BOOL.format("totp_enabled")),
-        ("post", "user/add", {**X, "note": "a\x00b"}, 400, "note must not contain NUL characters"),
+        ("post", "user/add", {**X, "note": "a\x00b"}, 400, "Invalid note: must not contain NUL characters"),
+        ("post", "user/add", {**X, "email": LONG_EMAIL}, 400, "email longer than maximum (150 characters)."),
         ("post", "user/add", {**X, "email": "ANN@example.com"}, 409, "User (ann@example.com) already exists."),
         ("post", "user/note/add", {"email": "ann@example.com"}, 400, "Missing parameter: note"),
         ("post", "user/edit/access_level", {"email": "ann@example.com"}, 400, "Missing parameter: access_level"),

@@ -118,6 +118,8 @@ def add_user(
 ) -> User:
     """Add a user by e-mail (the e-mail is also the user name); they set a password by mail."""
     email = clean_email(email)
+    if len(email) > USERNAME_MAX_LENGTH:  # the e-mail becomes the user name
+        raise InvalidInput(f"email longer than maximum ({USERNAME_MAX_LENGTH} characters).", field="email")
     access_level = clean_access_level(access_level)
     note = clean_note(note)
     try:

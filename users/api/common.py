@@ -133,6 +133,8 @@ class Params:
             value = self._query.get(name)
         if value is not None and not isinstance(value, str):
             value = str(value)
+        if value is not None and "\x00" in value:  # PostgreSQL refuses NUL even in a lookup
+            raise InvalidInput(f"Invalid {name}: must not contain NUL characters", field=name)
         return value
 
     def required(self, name: str) -> str:
