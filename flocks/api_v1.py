@@ -6,11 +6,21 @@ from django.db.models import Q
 
 from users import services as user_services
 from users.api.common import Params, actor
+from users.api.openapi import EMAIL, FILTER, FLOCK_ID, FLOCK_ID_LIST, FLOCK_ROLE, MSG, NOTE, STRINGS, V1Param
 from users.api.v1_endpoint import v1_endpoint
 from users.errors import InvalidInput
 
 from . import services
 from .models import Flock, FlockRole
+
+NAME = V1Param("name", "Name of the flock.", required=True)
+EMAILS = V1Param("emails", "E-mails of all the flock's members in this role (empty: none).", required=True, kind="list")
+FLOCK_ID_REPLY = {"flock_id": {"type": "string"}}
+FLOCK = {
+    "type": "object",
+    "properties": {"flock_id": {"type": "string"}, "name": {"type": "string"}, "note": {"type": "string"}},
+    "required": ["flock_id", "name", "note"],
+}
 
 
 def _flocks_param(p: Params) -> list[Flock]:
@@ -20,7 +30,7 @@ def _flocks_param(p: Params) -> list[Flock]:
     return services.get_flocks(ids)
 
 
-@v1_endpoint("POST")
+@v1_endpoint("POST", params=[EMAIL, FLOCK_ROLE, FLOCK_ID_LIST], success=MSG, errors=[404])
 def user_flock_assign(request, p: Params) -> dict:
     user = user_services.get_user_by_email(p.required("email"))
     role = services.clean_role(p.required("flock_access_level"))
@@ -30,7 +40,7 @@ def user_flock_assign(request, p: Params) -> dict:
     return {"msg": f"User {user.email} successfully assigned to {role} flock(s) {ids}"}
 
 
-@v1_endpoint("POST")
+@v1_endpoint("POST", params=[EMAIL, FLOCK_ROLE, FLOCK_ID_LIST], success=MSG, errors=[404])
 def user_flock_unassign(request, p: Params) -> dict:
     user = user_services.get_user_by_email(p.required("email"))
     role = services.clean_role(p.required("flock_access_level"))
@@ -40,7 +50,16 @@ def user_flock_unassign(request, p: Params) -> dict:
     return {"msg": f"User {user.email} successfully unassigned from {role} flock(s) {ids}"}
 
 
-@v1_endpoint("POST")
+@v1_endpoint(
+    "POST",
+    params=[
+        NAME,
+        V1Param("managers", "E-mails of the managers.", kind="list"),
+        V1Param("watchers", "E-mails of the watchers.", kind="list"),
+    ],
+    success=FLOCK_ID_REPLY,
+    errors=[404],
+)
 def flock_create(request, p: Params) -> dict:
     name = p.optional("name")
     managers = services.users_by_email(services.split_list(p.optional("managers")), "managers")
@@ -49,20 +68,25 @@ def flock_create(request, p: Params) -> dict:
     return {"flock_id": flock.flock_id}
 
 
-@v1_endpoint("POST")
+@v1_endpoint("POST", params=[FLOCK_ID, NAME], success=FLOCK_ID_REPLY, errors=[404])
 def flock_rename(request, p: Params) -> dict:
     flock = services.get_flock(p.required("flock_id"))
     services.rename_flock(actor(request), flock, p.optional("name"))
     return {"flock_id": flock.flock_id}
 
 
-@v1_endpoint("POST")
+@v1_endpoint("POST", params=[FLOCK_ID], errors=[404, 409])
 def flock_delete(request, p: Params) -> dict:
     services.delete_flock(actor(request), services.get_flock(p.required("flock_id")))
     return {}
 
 
-@v1_endpoint("GET")
+@v1_endpoint(
+    "GET",
+    params=[V1Param("email", "Only the flocks of this user (all flocks for an admin).")],
+    success={"flocks": {"type": "object", "additionalProperties": {"type": "string"}}},
+    errors=[404],
+)
 def flocks_list(request, p: Params) -> dict:
     flocks = Flock.objects.order_by("name", "flock_id")
     email = p.get("email")
@@ -73,14 +97,18 @@ def flocks_list(request, p: Params) -> dict:
     return {"flocks": dict(flocks.values_list("flock_id", "name"))}
 
 
-@v1_endpoint("GET")
+@v1_endpoint(
+    "GET",
+    params=[FILTER],
+    success={"flocks": {"type": "array", "items": FLOCK}},
+)
 def flocks_filter(request, p: Params) -> dict:
     term = p.required("filter_str")
     flocks = Flock.objects.filter(Q(name__icontains=term) | Q(note__icontains=term) | Q(flock_id__icontains=term))
     return {"flocks": list(flocks.values("flock_id", "name", "note"))}
 
 
-@v1_endpoint("GET")
+@v1_endpoint("GET", params=[FLOCK_ID], success={"managers": STRINGS, "watchers": STRINGS}, errors=[404])
 def flock_users(request, p: Params) -> dict:
     flock = services.get_flock(p.required("flock_id"))
     members = services.flock_members(flock)
@@ -97,29 +125,29 @@ def _set_members(request, p: Params, role: str) -> dict:
     return {}
 
 
-@v1_endpoint("POST")
+@v1_endpoint("POST", params=[FLOCK_ID, EMAILS], errors=[404])
 def flock_assign_managers(request, p: Params) -> dict:
     return _set_members(request, p, FlockRole.MANAGER)
 
 
-@v1_endpoint("POST")
+@v1_endpoint("POST", params=[FLOCK_ID, EMAILS], errors=[404])
 def flock_assign_watchers(request, p: Params) -> dict:
     return _set_members(request, p, FlockRole.WATCHER)
 
 
-@v1_endpoint("POST")
+@v1_endpoint("POST", params=[FLOCK_ID, NOTE], errors=[404])
 def flock_note_add(request, p: Params) -> dict:
     flock = services.get_flock(p.required("flock_id"))
     services.set_flock_note(actor(request), flock, p.required("note"))
     return {}
 
 
-@v1_endpoint("DELETE")
+@v1_endpoint("DELETE", params=[FLOCK_ID], errors=[404])
 def flock_note_delete(request, p: Params) -> dict:
     services.remove_flock_note(actor(request), services.get_flock(p.required("flock_id")))
     return {}
 
 
-@v1_endpoint("GET")
+@v1_endpoint("GET", params=[FLOCK_ID], success={"note": {"type": "string"}}, errors=[404])
 def flock_note(request, p: Params) -> dict:
     return {"note": services.get_flock(p.required("flock_id")).note}

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -209,6 +211,26 @@ REST_FRAMEWORK = {
     ],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "users.api.common.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# OpenAPI schema of both APIs at /api/schema/, Swagger UI at /api/docs/ (files from
+# drf-spectacular-sidecar, served locally: nothing from a CDN).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Portal API",
+    "DESCRIPTION": (
+        "v1: form-encoded, auth_token, users by e-mail; errors {result: error, message}. "
+        "v2: JSON, HTTP Basic or Bearer, users by user name; errors {message} or {user_exists}."
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": r"/api/v[12]",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # Failed API credentials: after this many failures per address or per user name

@@ -3,7 +3,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
 
+from portal.api_docs import ApiDocsView
 from users.api.common import json_error
 
 
@@ -14,6 +16,8 @@ def api_not_found(request, rest: str = ""):
 urlpatterns = [
     path("api/v1/", include("portal.api_v1_urls")),
     path("api/v2/", include("portal.api_v2_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("django-admin/", admin.site.urls),
     path(

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
 
 from .common import IsActiveAdmin, Params, V1TokenAuthentication
+from .openapi import V1Param, v1_schema
 
 Handler = Callable[..., dict]
 
 
-def v1_endpoint(*methods: str) -> Callable[[Handler], Callable]:
+def v1_endpoint(
+    *methods: str, params: Sequence[V1Param] = (), success: dict | None = None, errors: Sequence[int] = ()
+) -> Callable[[Handler], Callable]:
     """Wrap ``handler(request, params) -> dict`` as a token-authenticated, admin-only
-    DRF view that answers ``{…, "result": "success"}``."""
+    DRF view that answers ``{…, "result": "success"}``.
+
+    ``params`` (what the handler reads), ``success`` (the reply's properties besides
+    "result", as JSON schemas) and ``errors`` (statuses beyond those every call may
+    answer) describe the endpoint in the OpenAPI schema.
+    """
 
     def wrap(handler: Handler) -> Callable:
+        @extend_schema(operation_id=f"v1_{handler.__name__}", **v1_schema(methods, params, success or {}, errors))
         @api_view(list(methods))
         @authentication_classes([V1TokenAuthentication])
         @permission_classes([IsActiveAdmin])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -21,6 +22,7 @@ from users.hashers import plain_bcrypt
 from users.models import User
 
 from .common import IsActiveAdmin, V2Authentication, actor
+from .openapi import USER_NAME, V2_USER, v2_credentials, v2_schema
 
 CREDENTIAL_FIELDS = ("password", "token")
 
@@ -85,19 +87,32 @@ class Status(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        operation_id="v2_status",
+        tags=["v2"],
+        auth=[],
+        responses={200: {"type": "object", "properties": {"api_available": {"type": "boolean", "enum": [True]}}}},
+    )
     def get(self, request: Request) -> Response:
         return Response({"api_available": True})
 
 
 class UserList(V2View):
+    @extend_schema(
+        operation_id="v2_users_list",
+        **v2_schema({"type": "object", "properties": {"users": {"type": "array", "items": {"type": "string"}}}}),
+    )
     def get(self, request: Request) -> Response:
         return Response({"users": list(User.objects.order_by("username").values_list("username", flat=True))})
 
 
+@extend_schema(parameters=[USER_NAME])
 class UserDetail(V2View):
+    @extend_schema(operation_id="v2_user_get", **v2_schema(V2_USER))
     def get(self, request: Request, user_name: str) -> Response:
         return Response(user_document(find_user(user_name)))
 
+    @extend_schema(operation_id="v2_user_create", **v2_schema(V2_USER, [409], v2_credentials("password")))
     def post(self, request: Request, user_name: str) -> Response:
         fields = json_fields(request, CREDENTIAL_FIELDS, required=("password",))
         user = services.create_named_user(
@@ -105,12 +120,15 @@ class UserDetail(V2View):
         )
         return Response(user_document(user))
 
+    @extend_schema(operation_id="v2_user_delete", **v2_schema({"type": "object", "maxProperties": 0}, [409]))
     def delete(self, request: Request, user_name: str) -> Response:
         services.remove_user(actor(request), find_user(user_name))
         return Response({})
 
 
+@extend_schema(parameters=[USER_NAME])
 class UserUpdate(V2View):
+    @extend_schema(operation_id="v2_user_update", **v2_schema(V2_USER, [409], v2_credentials()))
     def put(self, request: Request, user_name: str) -> Response:
         fields = json_fields(request, CREDENTIAL_FIELDS)
         user = services.update_credentials(
@@ -119,7 +137,15 @@ class UserUpdate(V2View):
         return Response(user_document(user))
 
 
+@extend_schema(parameters=[USER_NAME])
 class UserRefresh(V2View):
+    @extend_schema(
+        operation_id="v2_user_refresh_token",
+        **v2_schema(
+            {"type": "object", "properties": {"token": {"type": "string"}}, "required": ["token"]},
+            request={"type": "object", "maxProperties": 0},
+        ),
+    )
     def post(self, request: Request, user_name: str) -> Response:
         json_fields(request, ())  # no body, or an empty object as in the contract
         token = services.issue_api_token(actor(request), find_user(user_name))
