@@ -195,3 +195,24 @@ def flock_members(flock: Flock) -> dict[str, list[User]]:
     for membership in flock.memberships.select_related("user").order_by("user__username"):
         members[f"{membership.role}s"].append(membership.user)
     return members
+
+
+def role_of(user: User, flock: Flock) -> str | None:
+    """``user``'s role in ``flock``, or None for a non-member."""
+    return FlockMembership.objects.filter(user=user, flock=flock).values_list("role", flat=True).first()
+
+
+def add_watcher(actor: Actor, flock: Flock, user: User) -> None:
+    """Make ``user`` a watcher of ``flock``, as a flock's manager may: never demotes a manager."""
+    if FlockMembership.objects.filter(user=user, flock=flock, role=FlockRole.MANAGER).exists():
+        raise Conflict(f"{user.label} is a manager of this flock.", field="email")
+    assign_user(actor, user, [flock], FlockRole.WATCHER)
+
+
+def remove_memberships(actor: Actor, user: User, flocks: list[Flock]) -> None:
+    """Take ``user`` out of each of ``flocks`` whatever the role (one audit entry per flock)."""
+    with transaction.atomic():
+        roles = dict(FlockMembership.objects.filter(user=user, flock__in=flocks).values_list("flock_id", "role"))
+        for flock in flocks:
+            if flock.flock_id in roles:
+                unassign_user(actor, user, [flock], roles[flock.flock_id])

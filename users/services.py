@@ -125,7 +125,7 @@ def add_user(
     try:
         with transaction.atomic():
             if User.objects.filter(email=email).exists() or User.objects.filter(username=email).exists():
-                raise Conflict(f"User ({email}) already exists.")
+                raise Conflict(f"User ({email}) already exists.", field="email")
             user = User.objects.create_user(
                 username=email, email=email, access_level=access_level, note=note, must_enroll_2fa=require_2fa
             )
@@ -140,7 +140,7 @@ def add_user(
             if send_welcome_mail:
                 transaction.on_commit(lambda: mail.send_welcome_mail(user))
     except IntegrityError:
-        raise Conflict(f"User ({email}) already exists.") from None
+        raise Conflict(f"User ({email}) already exists.", field="email") from None
     return user
 
 

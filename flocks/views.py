@@ -1,0 +1,194 @@
+"""The flock pages: list, create, a flock's page with its members, rename, note, delete.
+
+Admins manage every flock. A flock's manager may rename it, edit its note and add or
+remove its watchers; a watcher sees it read-only; anyone else gets 403. Each view
+checks this on the server before touching anything.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from users.access import admin_required
+from users.audit import Actor
+from users.errors import PortalError
+from users.forms import add_service_error
+
+from . import services
+from .forms import FlockForm, FlockNoteForm, MemberForm, RenameForm
+from .models import Flock, FlockMembership, FlockRole
+
+
+def _flock_for(request: HttpRequest, flock_id: str, *, manage: bool = False) -> tuple[Flock, str | None]:
+    """The flock and the visitor's role in it; 403 unless admin, member (to see) or manager (to change)."""
+    flock = get_object_or_404(Flock, flock_id=flock_id)
+    if request.user.is_admin:
+        return flock, None
+    role = services.role_of(request.user, flock)
+    if role is None or (manage and role != FlockRole.MANAGER):
+        raise PermissionDenied
+    return flock, role
+
+
+@login_required
+def flock_list(request: HttpRequest) -> HttpResponse:
+    """Admins see every flock; users see the flocks they belong to, with their role."""
+    flocks = Flock.objects.annotate(
+        manager_count=Count("memberships", filter=Q(memberships__role=FlockRole.MANAGER)),
+        watcher_count=Count("memberships", filter=Q(memberships__role=FlockRole.WATCHER)),
+    )
+    if not request.user.is_admin:
+        mine = FlockMembership.objects.filter(user=request.user)
+        flocks = flocks.filter(pk__in=mine.values("flock_id")).annotate(
+            my_role=Subquery(mine.filter(flock=OuterRef("pk")).values("role")[:1])
+        )
+    return render(request, "flocks/list.html", {"section": "flocks", "flocks": flocks})
+
+
+@admin_required
+def flock_add(request: HttpRequest) -> HttpResponse:
+    form = FlockForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            flock = services.create_flock(Actor.from_request(request), **form.cleaned_data)
+        except PortalError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"Created flock {flock.name}.")
+            return redirect("flock_detail", flock_id=flock.flock_id)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "flocks/add.html", {"section": "flocks", "form": form}, status=status)
+
+
+def _render_detail(
+    request: HttpRequest, flock: Flock, role: str | None, status: int = 200, **forms: Form
+) -> HttpResponse:
+    can_manage = request.user.is_admin or role == FlockRole.MANAGER
+    context = {
+        "section": "flocks",
+        "flock": flock,
+        "role": role,
+        "can_manage": can_manage,
+        "members": services.flock_members(flock),
+    }
+    if can_manage:
+        context.update(
+            rename_form=RenameForm(initial={"name": flock.name}),
+            note_form=FlockNoteForm(initial={"note": flock.note}),
+            member_form=MemberForm(admin=request.user.is_admin),
+        )
+    context.update(forms)
+    return render(request, "flocks/detail.html", context, status=status)
+
+
+@login_required
+def flock_detail(request: HttpRequest, flock_id: str) -> HttpResponse:
+    flock, role = _flock_for(request, flock_id)
+    return _render_detail(request, flock, role)
+
+
+@login_required
+@require_POST
+def flock_rename(request: HttpRequest, flock_id: str) -> HttpResponse:
+    flock, role = _flock_for(request, flock_id, manage=True)
+    form = RenameForm(request.POST)
+    if form.is_valid():
+        try:
+            services.rename_flock(Actor.from_request(request), flock, form.cleaned_data["name"])
+        except PortalError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"Renamed the flock to {flock.name}.")
+            return redirect("flock_detail", flock_id=flock.flock_id)
+    flock.refresh_from_db()
+    return _render_detail(request, flock, role, status=400, rename_form=form)
+
+
+@login_required
+@require_POST
+def flock_note(request: HttpRequest, flock_id: str) -> HttpResponse:
+    """Save or remove the flock's note."""
+    flock, role = _flock_for(request, flock_id, manage=True)
+    actor = Actor.from_request(request)
+    if "remove" in request.POST:
+        services.remove_flock_note(actor, flock)
+        messages.success(request, "Note removed.")
+        return redirect("flock_detail", flock_id=flock.flock_id)
+    form = FlockNoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_flock_note(actor, flock, form.cleaned_data["note"])
+        except PortalError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, "Note saved.")
+            return redirect("flock_detail", flock_id=flock.flock_id)
+    flock.refresh_from_db()
+    return _render_detail(request, flock, role, status=400, note_form=form)
+
+
+@login_required
+@require_POST
+def flock_member_add(request: HttpRequest, flock_id: str) -> HttpResponse:
+    """Admins add a manager or watcher; a flock's manager adds watchers."""
+    flock, role = _flock_for(request, flock_id, manage=True)
+    form = MemberForm(request.POST, admin=request.user.is_admin)
+    if form.is_valid():
+        actor = Actor.from_request(request)
+        try:
+            [user] = services.users_by_email([form.cleaned_data["email"]], "email")
+            if request.user.is_admin:
+                services.assign_user(actor, user, [flock], form.cleaned_data["role"])
+            else:
+                services.add_watcher(actor, flock, user)
+        except PortalError as exc:
+            add_service_error(form, exc)
+        else:
+            added_as = form.cleaned_data.get("role", FlockRole.WATCHER)
+            messages.success(request, f"{user.label} is now a {added_as} of {flock.name}.")
+            return redirect("flock_detail", flock_id=flock.flock_id)
+    return _render_detail(request, flock, role, status=400, member_form=form)
+
+
+@login_required
+@require_POST
+def flock_member_remove(request: HttpRequest, flock_id: str, user_pk: int) -> HttpResponse:
+    """Admins remove any member; a flock's manager removes watchers only."""
+    flock, _role = _flock_for(request, flock_id, manage=True)
+    membership = get_object_or_404(FlockMembership.objects.select_related("user"), flock=flock, user_id=user_pk)
+    if not request.user.is_admin and membership.role != FlockRole.WATCHER:
+        raise PermissionDenied
+    services.unassign_user(Actor.from_request(request), membership.user, [flock], membership.role)
+    messages.success(request, f"Removed {membership.user.label} from {flock.name}.")
+    return redirect("flock_detail", flock_id=flock.flock_id)
+
+
+@admin_required
+def flock_delete(request: HttpRequest, flock_id: str) -> HttpResponse:
+    """GET asks for confirmation; POST deletes (never ``flock:default``)."""
+    flock = get_object_or_404(Flock, flock_id=flock_id)
+    if request.method == "POST":
+        try:
+            services.delete_flock(Actor.from_request(request), flock)
+        except PortalError as exc:
+            messages.error(request, exc.message)
+            return redirect("flock_detail", flock_id=flock.flock_id)
+        messages.success(request, f"Deleted flock {flock.name}.")
+        return redirect("flock_list")
+    context = {
+        "section": "flocks",
+        "title": f"Delete flock {flock.name}?",
+        "question": "Its memberships are removed with it. The audit log keeps its history. This cannot be undone.",
+        "button": "Delete flock",
+        "cancel_url": reverse("flock_detail", args=[flock.flock_id]),
+        "refused": "The default flock cannot be deleted." if flock.is_default else "",
+    }
+    return render(request, "confirm.html", context)

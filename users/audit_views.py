@@ -1,0 +1,77 @@
+"""The audit log page and downloads of its filtered view (admins only)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+
+from flocks.models import Flock
+
+from . import selectors
+from .access import admin_required
+from .errors import PortalError
+from .forms import AuditFilterForm
+
+ENTRIES_PER_PAGE = 50
+CSV_COLUMNS = ["id", "timestamp", "action_type", "user", "target", "flock_id", "message", "user_ip"]
+
+
+def _filter_form(request: HttpRequest, flocks: list[Flock]) -> AuditFilterForm:
+    return AuditFilterForm(request.GET, action_types=selectors.action_types(), flocks=flocks)
+
+
+@admin_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    flocks = list(Flock.objects.all())
+    form = _filter_form(request, flocks)
+    context = {"section": "audit", "form": form, "page": None}
+    if not form.is_valid():
+        return render(request, "users/audit.html", context, status=400)
+    try:
+        page = selectors.keyset_page(
+            selectors.audit_entries(**form.filters()), limit=ENTRIES_PER_PAGE, cursor=request.GET.get("cursor", "")
+        )
+    except PortalError as exc:  # a forged cursor
+        form.add_error(None, exc.message)
+        return render(request, "users/audit.html", context, status=400)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    context.update(page=page, query=query.urlencode())
+    return render(request, "users/audit.html", context)
+
+
+@admin_required
+def audit_download(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The whole filtered view, newest first, streamed as CSV or JSON."""
+    form = _filter_form(request, list(Flock.objects.all()))
+    if not form.is_valid():
+        return HttpResponse("Invalid filter: " + form.errors.as_text(), status=400, content_type="text/plain")
+    entries = selectors.audit_entries(**form.filters()).order_by("-id").iterator(chunk_size=2000)
+    rows = (selectors.audit_json(entry) for entry in entries)
+    body = _csv(rows) if fmt == "csv" else _json(rows)
+    response = StreamingHttpResponse(body, content_type="text/csv" if fmt == "csv" else "application/json")
+    response["Content-Disposition"] = f'attachment; filename="audit-log.{fmt}"'
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv(rows: Iterator[dict]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        yield writer.writerow([row[column] if row.get(column) is not None else "" for column in CSV_COLUMNS])
+
+
+def _json(rows: Iterator[dict]) -> Iterator[str]:
+    yield "["
+    for index, row in enumerate(rows):
+        yield ("," if index else "") + json.dumps(row)
+    yield "]\n"

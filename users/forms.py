@@ -1,0 +1,117 @@
+"""Forms of the user, audit and org-settings pages: they parse input; the services decide."""
+
+from __future__ import annotations
+
+from django import forms
+
+from flocks.models import Flock, FlockRole
+
+from .errors import PortalError
+from .models import AccessLevel
+from .selectors import USER_SORTS, TwoFactor
+
+YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
+
+
+def add_service_error(form: forms.Form, exc: PortalError) -> None:
+    """Show a service error next to its field when the form has one, else above the form."""
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def yes_no(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+class UserFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=200, help_text="E-mail, user name or note")
+    access_level = forms.ChoiceField(label="Access level", required=False, choices=[("", "Any"), *AccessLevel.choices])
+    disabled = forms.ChoiceField(label="Disabled", required=False, choices=YES_NO)
+    two_factor = forms.ChoiceField(label="2FA", required=False, choices=[("", "Any"), *TwoFactor.CHOICES])
+    token = forms.ChoiceField(label="API token", required=False, choices=YES_NO)
+    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in USER_SORTS], widget=forms.HiddenInput)
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "search": data["q"].strip(),
+            "access_level": data["access_level"],
+            "disabled": yes_no(data["disabled"]),
+            "two_factor": data["two_factor"],
+            "has_token": yes_no(data["token"]),
+            "sort": data["sort"] or "username",
+        }
+
+
+class AddUserForm(forms.Form):
+    """The fields and rules of v1 ``user/add``."""
+
+    email = forms.CharField(label="E-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    access_level = forms.ChoiceField(label="Access level", choices=AccessLevel.choices, initial=AccessLevel.USER)
+    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    require_2fa = forms.BooleanField(
+        label="Require 2FA", required=False, help_text="They must enrol a second factor at first sign-in."
+    )
+    send_welcome_mail = forms.BooleanField(
+        label="Send welcome mail", required=False, initial=True, help_text="With a link to choose a password."
+    )
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AccessLevelForm(forms.Form):
+    access_level = forms.ChoiceField(label="Access level", choices=AccessLevel.choices)
+
+
+class FlockAssignForm(forms.Form):
+    flocks = forms.ModelMultipleChoiceField(
+        label="Flocks", queryset=Flock.objects.all(), widget=forms.CheckboxSelectMultiple, to_field_name="flock_id"
+    )
+    role = forms.ChoiceField(label="Role", choices=FlockRole.choices, initial=FlockRole.WATCHER)
+
+
+class FlockUnassignForm(forms.Form):
+    flocks = forms.ModelMultipleChoiceField(
+        label="Memberships",
+        queryset=Flock.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        to_field_name="flock_id",
+    )
+
+    def __init__(self, *args, user=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["flocks"].queryset = Flock.objects.filter(memberships__user=user)
+
+
+class OrgSettingsForm(forms.Form):
+    globally_enforce_2fa = forms.BooleanField(
+        label="Globally enforce 2FA",
+        required=False,
+        help_text="Every user without a second factor is sent to enrol one at their next sign-in.",
+    )
+
+
+class AuditFilterForm(forms.Form):
+    action_type = forms.ChoiceField(label="Action", required=False)
+    user = forms.CharField(label="User", required=False, max_length=254, help_text="E-mail or user name")
+    flock = forms.ChoiceField(label="Flock", required=False)
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    q = forms.CharField(label="Search", required=False, max_length=200)
+
+    def __init__(self, *args, action_types: list[str], flocks: list[Flock], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action_type"].choices = [("", "Any action"), *((a, a) for a in action_types)]
+        self.fields["flock"].choices = [("", "Any flock"), *((f.flock_id, f.name) for f in flocks)]
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "action_type": data["action_type"],
+            "user_label": data["user"].strip().lower() if "@" in data["user"] else data["user"].strip(),
+            "flock_id": data["flock"],
+            "start": data["start"],
+            "end": data["end"],
+            "search": data["q"].strip(),
+        }

@@ -1,0 +1,34 @@
+"""Org-wide settings (admins only)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from . import selectors, services
+from .access import admin_required
+from .audit import Actor
+from .forms import OrgSettingsForm
+from .models import OrgSetting
+
+
+@admin_required
+def org_settings(request: HttpRequest) -> HttpResponse:
+    org = OrgSetting.load()
+    form = OrgSettingsForm(
+        request.POST if request.method == "POST" else None, initial={"globally_enforce_2fa": org.globally_enforce_2fa}
+    )
+    if request.method == "POST" and form.is_valid():
+        enabled = form.cleaned_data["globally_enforce_2fa"]
+        if enabled != org.globally_enforce_2fa:
+            services.set_global_2fa(Actor.from_request(request), enabled)
+            messages.success(request, f"Globally enforced 2FA is {'on' if enabled else 'off'}.")
+        return redirect("org_settings")
+    context = {
+        "section": "org",
+        "form": form,
+        "org": org,
+        "without_factor": selectors.users_without_second_factor().count(),
+    }
+    return render(request, "users/org_settings.html", context)

@@ -1,0 +1,31 @@
+"""URLs of the user, audit and org-settings pages."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path, re_path
+
+from . import audit_views, org_views, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("users/", views.user_list, name="user_list"),
+    path("users/add/", views.user_add, name="user_add"),
+    path("users/<int:pk>/", views.user_detail, name="user_detail"),
+    path("users/<int:pk>/note/", views.user_note, name="user_note"),
+    path("users/<int:pk>/access-level/", views.user_access_level, name="user_access_level"),
+    path("users/<int:pk>/active/", views.user_active, name="user_active"),
+    path("users/<int:pk>/summary-email/", views.user_summary_email, name="user_summary_email"),
+    path("users/<int:pk>/reset-password/", views.user_reset_password, name="user_reset_password"),
+    path("users/<int:pk>/reset-totp/", views.user_reset_totp, name="user_reset_totp"),
+    path("users/<int:pk>/reset-webauthn/", views.user_reset_webauthn, name="user_reset_webauthn"),
+    path("users/<int:pk>/flocks/assign/", views.user_flocks_assign, name="user_flocks_assign"),
+    path("users/<int:pk>/flocks/unassign/", views.user_flocks_unassign, name="user_flocks_unassign"),
+    path("users/<int:pk>/remove/", views.user_remove, name="user_remove"),
+    path("users/<int:pk>/token/", views.token_create, name="token_create"),
+    path("users/<int:pk>/token/revoke/", views.token_revoke, name="token_revoke"),
+    path("audit/", audit_views.audit_log, name="audit_log"),
+    re_path(r"^audit/download\.(?P<fmt>csv|json)$", audit_views.audit_download, name="audit_download"),
+    path("org/", org_views.org_settings, name="org_settings"),
+    # Stand-ins until the sign-in pages (branch twofactor) are on main; removed when they land.
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+]

@@ -1,0 +1,323 @@
+"""The user pages: list, add, detail with its actions, API tokens.
+
+Views parse input, call the service layer and render; every rule (the last admin,
+duplicates, valid values) lives in users/services.py and flocks/services.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from flocks import services as flock_services
+from flocks.models import Flock, FlockMembership
+
+from . import selectors, services
+from .access import admin_required, ensure_may_open
+from .audit import Actor
+from .errors import PortalError
+from .forms import (
+    AccessLevelForm,
+    AddUserForm,
+    FlockAssignForm,
+    FlockUnassignForm,
+    NoteForm,
+    UserFilterForm,
+    add_service_error,
+)
+from .models import User, WebAuthnCredential
+
+USERS_PER_PAGE = 50
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Admins land on the users list, everyone else on their own profile."""
+    if request.user.is_admin:
+        return redirect("user_list")
+    return redirect("user_detail", pk=request.user.pk)
+
+
+@admin_required
+def user_list(request: HttpRequest) -> HttpResponse:
+    form = UserFilterForm(request.GET)
+    if form.is_valid():
+        users = selectors.search_users(**form.filters())
+        sort = form.cleaned_data["sort"] or "username"
+    else:
+        users, sort = User.objects.none(), "username"
+    page = Paginator(users, USERS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    return render(
+        request,
+        "users/list.html",
+        {
+            "section": "users",
+            "form": form,
+            "page": page,
+            "sort": sort,
+            "query": query.urlencode(),
+            "sort_query": sort_query.urlencode(),
+            "filtered": any(form.data.get(name) for name in ("q", "access_level", "disabled", "two_factor", "token")),
+        },
+        status=200 if form.is_valid() else 400,
+    )
+
+
+@admin_required
+def user_add(request: HttpRequest) -> HttpResponse:
+    form = AddUserForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.add_user(Actor.from_request(request), **form.cleaned_data)
+        except PortalError as exc:
+            add_service_error(form, exc)
+        else:
+            sent = " A welcome mail is on its way." if form.cleaned_data["send_welcome_mail"] else ""
+            messages.success(request, f"Added {user.label}.{sent}")
+            return redirect("user_detail", pk=user.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "users/add.html", {"section": "users", "form": form}, status=status)
+
+
+def _detail_user(pk: int) -> User:
+    """The user with 2FA flags and memberships (with flock names) in a fixed number of queries."""
+    memberships = FlockMembership.objects.select_related("flock").order_by("flock__name")
+    queryset = selectors.users_with_details().prefetch_related(
+        Prefetch("memberships", queryset=memberships, to_attr="flock_memberships"),
+        Prefetch("webauthn_credentials", queryset=WebAuthnCredential.objects.all(), to_attr="keys"),
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def _render_detail(request: HttpRequest, user: User, status: int = 200, **forms) -> HttpResponse:
+    """The profile page; ``forms`` replaces a blank form with a bound one showing its errors."""
+    context: dict = {
+        "section": "users" if request.user.is_admin and request.user != user else "profile",
+        "person": user,
+    }
+    if request.user.is_admin:
+        context.update(
+            note_form=NoteForm(initial={"note": user.note}),
+            access_form=AccessLevelForm(initial={"access_level": user.access_level}),
+            assign_form=FlockAssignForm(),
+            unassign_form=FlockUnassignForm(user=user),
+            audit_entries=selectors.recent_audit_entries(user),
+            has_flocks=Flock.objects.exists(),
+        )
+    context.update(forms)
+    return render(request, "users/detail.html", context, status=status)
+
+
+@login_required
+def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ensure_may_open(request, pk)
+    return _render_detail(request, _detail_user(pk))
+
+
+UserAction = Callable[[HttpRequest, User], HttpResponse | None]
+
+
+def user_action(*, self_allowed: bool = False) -> Callable[[UserAction], Callable[..., HttpResponse]]:
+    """A POST-only action on one user. Permission first (403 changes nothing), then the action;
+    a service error becomes a flash message and the profile reloads (post/redirect/get)."""
+
+    def decorate(action: UserAction) -> Callable[..., HttpResponse]:
+        @wraps(action)
+        def view(request: HttpRequest, pk: int) -> HttpResponse:
+            ensure_may_open(request, pk, self_allowed=self_allowed)
+            user = get_object_or_404(User, pk=pk)
+            try:
+                response = action(request, user)
+            except PortalError as exc:
+                messages.error(request, exc.message)
+                response = None
+            return response or redirect("user_detail", pk=user.pk)
+
+        return login_required(require_POST(view))
+
+    return decorate
+
+
+def _form_errors(request: HttpRequest, user: User, name: str, form: Form) -> HttpResponse:
+    """Re-render the profile with ``form`` showing its errors next to its fields."""
+    return _render_detail(request, _detail_user(user.pk), status=400, **{name: form})
+
+
+@user_action()
+def user_note(request: HttpRequest, user: User) -> HttpResponse | None:
+    """Save (add or edit) or remove the note."""
+    actor = Actor.from_request(request)
+    if "remove" in request.POST:
+        services.remove_note(actor, user)
+        messages.success(request, "Note removed.")
+        return None
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_note(actor, user, form.cleaned_data["note"])
+        except PortalError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, "Note saved.")
+            return None
+    return _form_errors(request, user, "note_form", form)
+
+
+@user_action()
+def user_access_level(request: HttpRequest, user: User) -> HttpResponse | None:
+    form = AccessLevelForm(request.POST)
+    if form.is_valid():
+        services.set_access_level(Actor.from_request(request), user, form.cleaned_data["access_level"])
+        messages.success(request, f"{user.label} is now {form.cleaned_data['access_level']}.")
+        return None
+    return _form_errors(request, user, "access_form", form)
+
+
+@user_action()
+def user_active(request: HttpRequest, user: User) -> None:
+    """Enable or disable (``active`` = "1" or "0")."""
+    active = request.POST.get("active") == "1"
+    services.set_active(Actor.from_request(request), user, active)
+    messages.success(request, f"{'Enabled' if active else 'Disabled'} {user.label}.")
+
+
+@user_action(self_allowed=True)
+def user_summary_email(request: HttpRequest, user: User) -> None:
+    enabled = request.POST.get("enabled") == "1"
+    services.set_summary_email(Actor.from_request(request), user, enabled)
+    messages.success(request, f"Summary email {'on' if enabled else 'off'}.")
+
+
+@user_action()
+def user_reset_password(request: HttpRequest, user: User) -> None:
+    services.reset_password(Actor.from_request(request), user)
+    messages.success(request, f"Sent a password reset mail to {user.email}.")
+
+
+@user_action()
+def user_flocks_assign(request: HttpRequest, user: User) -> HttpResponse | None:
+    form = FlockAssignForm(request.POST)
+    if form.is_valid():
+        flocks, role = list(form.cleaned_data["flocks"]), form.cleaned_data["role"]
+        flock_services.assign_user(Actor.from_request(request), user, flocks, role)
+        messages.success(request, f"Assigned {user.label} as {role} to {_names(flocks)}.")
+        return None
+    return _form_errors(request, user, "assign_form", form)
+
+
+@user_action()
+def user_flocks_unassign(request: HttpRequest, user: User) -> HttpResponse | None:
+    form = FlockUnassignForm(request.POST, user=user)
+    if form.is_valid():
+        flocks = list(form.cleaned_data["flocks"])
+        flock_services.remove_memberships(Actor.from_request(request), user, flocks)
+        messages.success(request, f"Removed {user.label} from {_names(flocks)}.")
+        return None
+    return _form_errors(request, user, "unassign_form", form)
+
+
+def _names(flocks: list[Flock]) -> str:
+    return ", ".join(flock.name for flock in flocks)
+
+
+def confirmed_action(
+    *, title: str, question: str, button: str, self_allowed: bool = False, list_keys: bool = False
+) -> Callable[[UserAction], Callable[..., HttpResponse]]:
+    """A destructive action: GET shows a confirmation page, POST does it."""
+
+    def decorate(action: UserAction) -> Callable[..., HttpResponse]:
+        posted = user_action(self_allowed=self_allowed)(action)
+
+        @login_required
+        @wraps(action)
+        def view(request: HttpRequest, pk: int) -> HttpResponse:
+            if request.method == "POST":
+                return posted(request, pk)
+            ensure_may_open(request, pk, self_allowed=self_allowed)
+            user = get_object_or_404(User.objects.prefetch_related("webauthn_credentials"), pk=pk)
+            context = {
+                "section": "users",
+                "person": user,
+                "title": title.format(user=user.label),
+                "question": question.format(user=user.label),
+                "button": button,
+                "cancel_url": reverse("user_detail", args=[user.pk]),
+                "keys": user.webauthn_credentials.all() if list_keys else None,
+            }
+            return render(request, "confirm.html", context)
+
+        return view
+
+    return decorate
+
+
+@confirmed_action(
+    title="Remove {user}?",
+    question="{user} loses access at once and is removed with their flock memberships. "
+    "The audit log keeps their history. This cannot be undone.",
+    button="Remove user",
+)
+def user_remove(request: HttpRequest, user: User) -> HttpResponse:
+    services.remove_user(Actor.from_request(request), user)
+    messages.success(request, f"Removed {user.label}.")
+    return redirect("user_list")
+
+
+@confirmed_action(
+    title="Reset TOTP of {user}?",
+    question="Their authenticator app stops working for this portal; they enrol again at their next sign-in "
+    "if 2FA is required.",
+    button="Reset TOTP",
+)
+def user_reset_totp(request: HttpRequest, user: User) -> None:
+    removed = services.disable_totp(Actor.from_request(request), user)
+    messages.success(request, f"Reset TOTP of {user.label} ({removed} device{'s' if removed != 1 else ''} removed).")
+
+
+@confirmed_action(
+    title="Reset WebAuthn of {user}?",
+    question="All of their security keys are removed:",
+    button="Remove security keys",
+    list_keys=True,
+)
+def user_reset_webauthn(request: HttpRequest, user: User) -> None:
+    removed = services.disable_webauthn(Actor.from_request(request), user)
+    messages.success(request, f"Reset WebAuthn of {user.label} ({removed} key{'s' if removed != 1 else ''} removed).")
+
+
+@never_cache
+@login_required
+@require_POST
+def token_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """A personal API token: only its owner creates one, and sees it here once (never stored plain)."""
+    if request.user.pk != pk:
+        raise PermissionDenied
+    token = services.issue_api_token(Actor.from_request(request), request.user)
+    return render(request, "users/token_created.html", {"section": "profile", "token": token, "person": request.user})
+
+
+@confirmed_action(
+    title="Revoke the API token of {user}?",
+    question="Scripts using it stop working at once.",
+    button="Revoke token",
+    self_allowed=True,
+)
+def token_revoke(request: HttpRequest, user: User) -> None:
+    services.revoke_api_token(Actor.from_request(request), user)
+    messages.success(request, "API token revoked.")
