@@ -1,0 +1,149 @@
+"""The Django admin site: every model registered, changes with rules go through the services."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.test import TestCase
+from django.urls import reverse
+from page_helpers import signed_in
+
+from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership
+from users import services
+from users.models import AuditEntry, OrgSetting, User, WebAuthnCredential
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(admin):
+    return signed_in(admin)
+
+
+def user_form(user: User, **changes) -> dict:
+    data = {"access_level": user.access_level, "note": user.note}
+    data.update({"is_active": "on"} if user.is_active else {})
+    data.update({"summary_email_enabled": "on"} if user.summary_email_enabled else {})
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_every_model_has_a_working_changelist(admin_client, make_user):
+    user = make_user("ann@example.com")
+    WebAuthnCredential.objects.create(user=user, name="Key", credential_id="k", public_key=b"x")
+    FlockMembership.objects.create(user=user, flock_id=DEFAULT_FLOCK_ID, role="watcher")
+    OrgSetting.load()
+    for model in (User, OrgSetting, WebAuthnCredential, AuditEntry, Flock, FlockMembership):
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        response = admin_client.get(url, {"q": "ann"} if model is not OrgSetting else {})
+        assert response.status_code == 200, model
+    assert admin_client.get(reverse("admin:users_user_change", args=[user.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:flocks_flock_change", args=[DEFAULT_FLOCK_ID])).status_code == 200
+
+
+def test_users_and_visitors_are_kept_out(client, make_user):
+    url = reverse("admin:users_user_changelist")
+    assert client.get(url).status_code == 302
+    assert signed_in(make_user("ann@example.com")).get(url).status_code == 302
+
+
+def test_add_user_goes_through_the_service(admin_client):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:users_user_add"),
+            {"email": "New@Example.com", "access_level": "user", "note": "", "send_welcome_mail": "on"},
+        )
+    assert response.status_code == 302
+    user = User.objects.get(email="new@example.com")
+    assert user.username == "new@example.com" and not user.has_usable_password()
+    assert AuditEntry.objects.filter(action_type="user_add", target_label="new@example.com").count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_change_form_audits_each_change(admin_client, make_user):
+    user = make_user("ann@example.com")
+    url = reverse("admin:users_user_change", args=[user.pk])
+    response = admin_client.post(url, user_form(user, access_level="admin", note="promoted", is_active=None))
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert (user.access_level, user.note, user.is_active) == ("admin", "promoted", False)
+    actions = set(AuditEntry.objects.filter(target_label=user.label).values_list("action_type", flat=True))
+    assert {"user_access_level_change", "user_note_add", "user_disable"} <= actions
+
+
+def test_change_form_refuses_disabling_the_last_admin(admin_client, admin):
+    before = AuditEntry.objects.count()
+    url = reverse("admin:users_user_change", args=[admin.pk])
+    response = admin_client.post(url, user_form(admin, is_active=None, note="changed"), follow=True)
+    assert "Cannot disable the last active admin." in response.content.decode()
+    admin.refresh_from_db()
+    assert admin.is_active and admin.note == ""
+    assert AuditEntry.objects.count() == before
+
+
+def test_disable_and_enable_actions_use_the_service(admin_client, admin, make_user):
+    ann, bob = make_user("ann@example.com"), make_user("bob@example.com")
+    changelist = reverse("admin:users_user_changelist")
+    admin_client.post(changelist, {"action": "disable_users", "_selected_action": [ann.pk, bob.pk]})
+    assert not User.objects.filter(pk__in=[ann.pk, bob.pk], is_active=True).exists()
+    assert AuditEntry.objects.filter(action_type="user_disable").count() == 2
+    admin_client.post(changelist, {"action": "enable_users", "_selected_action": [ann.pk]})
+    assert User.objects.get(pk=ann.pk).is_active
+    response = admin_client.post(
+        changelist, {"action": "disable_users", "_selected_action": [bob.pk, admin.pk]}, follow=True
+    )
+    assert "Cannot disable the last active admin. Nothing was changed." in response.content.decode()
+    assert User.objects.get(pk=admin.pk).is_active
+
+
+def test_the_last_admin_cannot_be_deleted(admin_client, admin, make_user):
+    ann = make_user("ann@example.com")
+    changelist = reverse("admin:users_user_changelist")
+    response = admin_client.post(
+        changelist, {"action": "remove_users", "_selected_action": [ann.pk, admin.pk]}, follow=True
+    )
+    assert "Cannot remove the last active admin. Nothing was removed." in response.content.decode()
+    assert User.objects.filter(pk__in=[ann.pk, admin.pk]).count() == 2
+    response = admin_client.post(reverse("admin:users_user_delete", args=[admin.pk]), {"post": "yes"}, follow=True)
+    assert "Cannot remove the last active admin." in response.content.decode()
+    assert User.objects.filter(pk=admin.pk).exists()
+    admin_client.post(reverse("admin:users_user_delete", args=[ann.pk]), {"post": "yes"})
+    assert not User.objects.filter(pk=ann.pk).exists()
+    assert AuditEntry.objects.filter(action_type="user_remove", target_label="ann@example.com").exists()
+    assert "delete_selected" not in admin_client.get(changelist).content.decode()
+
+
+def test_audit_log_is_read_only(admin_client, system):
+    services.set_global_2fa(system, True)
+    entry = AuditEntry.objects.get()
+    assert admin_client.get(reverse("admin:users_auditentry_add")).status_code == 403
+    admin_client.post(reverse("admin:users_auditentry_change", args=[entry.pk]), {"message": "forged"})
+    admin_client.post(reverse("admin:users_auditentry_delete", args=[entry.pk]), {"post": "yes"})
+    entry.refresh_from_db()
+    assert entry.message == "Enabled globally enforced 2FA"
+
+
+def test_org_setting_switch_is_audited(admin_client):
+    org = OrgSetting.load()
+    admin_client.post(reverse("admin:users_orgsetting_change", args=[org.pk]), {"globally_enforce_2fa": "on"})
+    assert OrgSetting.load().globally_enforce_2fa
+    assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_enable").count() == 1
+
+
+def test_flocks_through_the_services(admin_client):
+    admin_client.post(reverse("admin:flocks_flock_add"), {"name": "Lagos", "note": ""})
+    flock = Flock.objects.get(name="Lagos")
+    inline = {"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
+    response = admin_client.post(
+        reverse("admin:flocks_flock_change", args=[flock.pk]), {"name": "Lagos HQ", "note": "west", **inline}
+    )
+    assert response.status_code == 302
+    admin_client.post(reverse("admin:flocks_flock_delete", args=[flock.pk]), {"post": "yes"})
+    assert not Flock.objects.filter(pk=flock.pk).exists()
+    actions = list(AuditEntry.objects.filter(flock_id=flock.pk).values_list("action_type", flat=True))
+    assert actions == ["flock_delete", "flock_note_add", "flock_rename", "flock_create"]
+    assert (
+        admin_client.post(reverse("admin:flocks_flock_delete", args=[DEFAULT_FLOCK_ID]), {"post": "yes"}).status_code
+        == 403
+    )
+    assert Flock.objects.filter(pk=DEFAULT_FLOCK_ID).exists()

@@ -1,0 +1,244 @@
+"""The Django admin site's view of users, org settings, security keys and the audit log.
+
+Changes that carry rules or audit entries go through users/services.py, as every other
+face does: adding a user, access level, enabling and disabling, notes, summary mail,
+removal (never the last active admin). A refused change shows the service's message
+and, since the admin wraps each change in a transaction, changes nothing.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+
+from . import services
+from .audit import Actor
+from .errors import PortalError
+from .models import AuditEntry, OrgSetting, User, WebAuthnCredential
+
+
+class AddUserAdminForm(forms.ModelForm):
+    """The fields of v1 ``user/add``; the service makes the user."""
+
+    require_2fa = forms.BooleanField(label="Require 2FA", required=False)
+    send_welcome_mail = forms.BooleanField(required=False, initial=True)
+
+    class Meta:
+        model = User
+        fields = ["email", "access_level", "note"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+
+
+class ServiceErrorsAsMessages(admin.ModelAdmin):
+    """Turns a PortalError raised while saving or deleting into an error message; the admin's
+    transaction around the change is rolled back, so nothing is half-done."""
+
+    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except PortalError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request: HttpRequest, object_id, extra_context=None) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except PortalError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+@admin.register(User)
+class UserAdmin(ServiceErrorsAsMessages):
+    list_display = [
+        "username",
+        "email",
+        "access_level",
+        "is_active",
+        "has_api_token",
+        "summary_email_enabled",
+        "must_enroll_2fa",
+        "date_joined",
+    ]
+    list_filter = ["access_level", "is_active", "summary_email_enabled", "must_enroll_2fa", "date_joined"]
+    search_fields = ["username", "email", "note"]
+    ordering = ["username"]
+    date_hierarchy = "date_joined"
+    fields = [
+        "username",
+        "email",
+        "access_level",
+        "is_active",
+        "note",
+        "summary_email_enabled",
+        "must_enroll_2fa",
+        "api_token_created",
+        "api_token_last_used",
+        "date_joined",
+        "last_login",
+    ]
+    readonly_fields = [
+        "username",
+        "email",
+        "must_enroll_2fa",
+        "api_token_created",
+        "api_token_last_used",
+        "date_joined",
+        "last_login",
+    ]
+    actions = ["disable_users", "enable_users", "send_password_reset", "remove_users"]
+
+    @admin.display(boolean=True, description="API token")
+    def has_api_token(self, user: User) -> bool:
+        return bool(user.api_token_index)
+
+    def get_form(self, request: HttpRequest, obj: User | None = None, change: bool = False, **kwargs):
+        if obj is None:
+            kwargs["form"] = AddUserAdminForm
+            kwargs["fields"] = None
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: User | None = None):
+        if obj is None:
+            return ["email", "access_level", "note", "require_2fa", "send_welcome_mail"]
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        """No bulk delete that skips the service: ``remove_users`` replaces it."""
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_form(self, request: HttpRequest, form: forms.ModelForm, change: bool) -> User:
+        if change:
+            return form.save(commit=False)
+        data = form.cleaned_data
+        return services.add_user(
+            Actor.from_request(request),
+            email=data["email"] or "",
+            access_level=data["access_level"],
+            note=data["note"],
+            require_2fa=data["require_2fa"],
+            send_welcome_mail=data["send_welcome_mail"],
+        )
+
+    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
+        """Each changed field through its service (the add was done in save_form)."""
+        if not change:
+            return
+        actor, user = Actor.from_request(request), User.objects.get(pk=obj.pk)
+        changed = set(form.changed_data)
+        if "access_level" in changed:
+            services.set_access_level(actor, user, obj.access_level)
+        if "is_active" in changed:
+            user = services.set_active(actor, user, obj.is_active)
+        if "note" in changed and obj.note:
+            services.set_note(actor, user, obj.note)
+        elif "note" in changed:
+            services.remove_note(actor, user)
+        if "summary_email_enabled" in changed:
+            services.set_summary_email(actor, user, obj.summary_email_enabled)
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets, change: bool) -> None:
+        """Users have no many-to-many fields or inlines; memberships are changed on the flock pages."""
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.remove_user(Actor.from_request(request), obj)
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[User], action, done: str) -> None:
+        """Run ``action`` on every selected user in one transaction: all or nothing."""
+        actor = Actor.from_request(request)
+        try:
+            with transaction.atomic():
+                for user in queryset:
+                    action(actor, user)
+        except PortalError as exc:
+            self.message_user(request, f"{exc.message} Nothing was changed.", messages.ERROR)
+        else:
+            self.message_user(request, f"{done} {queryset.count()} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Disable selected users")
+    def disable_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._each(request, queryset, lambda actor, user: services.set_active(actor, user, False), "Disabled")
+
+    @admin.action(description="Enable selected users")
+    def enable_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._each(request, queryset, lambda actor, user: services.set_active(actor, user, True), "Enabled")
+
+    @admin.action(description="Send a password reset mail")
+    def send_password_reset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._each(request, queryset, services.reset_password, "Sent a password reset mail to")
+
+    @admin.action(description="Remove selected users")
+    def remove_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        selected = list(queryset)
+        actor = Actor.from_request(request)
+        try:
+            with transaction.atomic():
+                for user in selected:
+                    services.remove_user(actor, user)
+        except PortalError as exc:
+            self.message_user(request, f"{exc.message} Nothing was removed.", messages.ERROR)
+        else:
+            self.message_user(request, f"Removed {len(selected)} user(s).", messages.SUCCESS)
+
+
+@admin.register(OrgSetting)
+class OrgSettingAdmin(admin.ModelAdmin):
+    """The single settings row; the switch goes through ``set_global_2fa`` (audited)."""
+
+    list_display = ["__str__", "globally_enforce_2fa", "updated"]
+    fields = ["globally_enforce_2fa", "updated"]
+    readonly_fields = ["updated"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: OrgSetting, form: forms.ModelForm, change: bool) -> None:
+        if "globally_enforce_2fa" in form.changed_data:
+            services.set_global_2fa(Actor.from_request(request), obj.globally_enforce_2fa)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebAuthnCredential)
+class WebAuthnCredentialAdmin(ReadOnlyAdmin):
+    """Read-only: keys are removed with "Reset WebAuthn" on the user's page (audited)."""
+
+    list_display = ["name", "user", "created", "last_used", "sign_count"]
+    list_filter = ["created", "last_used"]
+    search_fields = ["name", "user__username", "user__email"]
+    list_select_related = ["user"]
+    exclude = ["public_key"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit log, read-only: entries are written only by the service layer."""
+
+    list_display = ["timestamp", "action_type", "actor_label", "target_label", "flock_id", "message", "user_ip"]
+    list_filter = ["action_type", "timestamp"]
+    search_fields = ["message", "actor_label", "target_label", "flock_id"]
+    date_hierarchy = "timestamp"
+    show_full_result_count = False
