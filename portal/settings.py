@@ -5,6 +5,7 @@ give a working development setup on SQLite with mail printed to the console.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -38,7 +39,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.PortalAdminConfig",  # the Django admin, with the second-factor check (portal/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "axes",
     "users",
     "flocks",
 ]
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "users.twofactor.middleware.EnrolmentRequiredMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -121,6 +125,11 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "users.User"
+# Axes first: it refuses locked-out names and addresses before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 PASSWORD_HASHERS = [
     "users.hashers.BCryptHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -139,6 +148,31 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_AGE", default=8 * 3600)
 PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
+
+# Failed sign-ins (passwords and second-factor codes) are counted by django-axes per
+# user name and per client address; past the limit both are locked out for the cool-off.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("PORTAL_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("PORTAL_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "users.twofactor.login_views.locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # the audit log records sign-ins
+# The client address is REMOTE_ADDR unless a trusted proxy header is named here
+# (e.g. HTTP_X_FORWARDED_FOR behind a reverse proxy); otherwise clients could forge it.
+AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("PORTAL_CLIENT_IP_HEADERS", default=["REMOTE_ADDR"])
+
+# Second factors. TOTP codes: django-otp's replay check, one step of drift, growing delays
+# after wrong codes. WebAuthn: the relying party the browser checks keys against.
+OTP_TOTP_ISSUER = env.str("PORTAL_TOTP_ISSUER", default="Portal")
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="localhost")
+WEBAUTHN_ORIGIN = env.str("WEBAUTHN_ORIGIN", default="http://localhost:8000")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Portal")
+# Removing a factor, new recovery codes or a new password need a sign-in check this recent.
+TWOFACTOR_REAUTH_SECONDS = env.int("PORTAL_REAUTH_SECONDS", default=300)
+# How long the step between password and second factor may take.
+TWOFACTOR_PENDING_SECONDS = 300
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

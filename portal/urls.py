@@ -21,6 +21,7 @@ urlpatterns = [
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("django-admin/", admin.site.urls),
     path("flocks/", include("flocks.urls")),
+    path("", include("users.twofactor.urls")),
     path("", include("users.urls")),
     path(
         "accounts/reset/<uidb64>/<token>/",

@@ -314,7 +314,7 @@ def disable_totp(actor: Actor, user: User) -> int:
     """Remove the user's TOTP devices (and their recovery codes when no factor is left)."""
     with transaction.atomic():
         removed, _ = TOTPDevice.objects.filter(user=user).delete()
-        _drop_recovery_codes_if_no_factor(user)
+        drop_recovery_codes_if_no_factor(user)
         record(
             actor,
             "user_2fa_disable",
@@ -329,17 +329,22 @@ def disable_webauthn(actor: Actor, user: User) -> int:
     with transaction.atomic():
         names = list(WebAuthnCredential.objects.filter(user=user).values_list("name", flat=True))
         WebAuthnCredential.objects.filter(user=user).delete()
-        _drop_recovery_codes_if_no_factor(user)
+        drop_recovery_codes_if_no_factor(user)
         record(actor, "user_webauthn_disable", f"Disabled WebAuthn for {user.label}", target=user, keys_removed=names)
     return len(names)
 
 
-def _drop_recovery_codes_if_no_factor(user: User) -> None:
-    has_factor = (
+def has_second_factor(user: User) -> bool:
+    """A confirmed TOTP device or a security key (recovery codes alone do not count)."""
+    return (
         TOTPDevice.objects.filter(user=user, confirmed=True).exists()
         or WebAuthnCredential.objects.filter(user=user).exists()
     )
-    if not has_factor:
+
+
+def drop_recovery_codes_if_no_factor(user: User) -> None:
+    """Recovery codes stand in for a factor, so they go with the last one."""
+    if not has_second_factor(user):
         StaticDevice.objects.filter(user=user).delete()
 
 

@@ -1,6 +1,5 @@
 """URLs of the user, audit and org-settings pages."""
 
-from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
 from . import audit_views, org_views, views
@@ -25,7 +24,4 @@ urlpatterns = [
     path("audit/", audit_views.audit_log, name="audit_log"),
     re_path(r"^audit/download\.(?P<fmt>csv|json)$", audit_views.audit_download, name="audit_download"),
     path("org/", org_views.org_settings, name="org_settings"),
-    # Stand-ins until the sign-in pages (branch twofactor) are on main; removed when they land.
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -1,0 +1,39 @@
+"""The Django admin site, for active admins who passed a second factor in this session.
+
+It is the default ``admin.site`` (see portal/apps.py), so every ``admin.site.register``
+gets the check. Sign-in goes through the portal's own login page.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from users.twofactor.policy import enforcement_applies, has_second_factor
+from users.twofactor.session import is_verified
+
+
+class PortalAdminSite(admin.AdminSite):
+    site_header = "Portal administration"
+    site_title = "Portal admin"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Staff, and verified whenever the user has a factor or 2FA is enforced for them."""
+        if not super().has_permission(request):
+            return False
+        user = request.user
+        return is_verified(request) or not (has_second_factor(user) or enforcement_applies(user))
+
+    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        """The portal's login page; a signed-in admin without a passed factor confirms one."""
+        next_url = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index", current_app=self.name)
+        if not request.user.is_authenticated:
+            return redirect_to_login(next_url, settings.LOGIN_URL)
+        if not request.user.is_staff:
+            raise PermissionDenied
+        return redirect_to_login(next_url, reverse("reauth"))

@@ -1,0 +1,20 @@
+"""One code field for the second step: a six-digit app code or a recovery code."""
+
+from __future__ import annotations
+
+from django_otp.models import Device
+
+from users.audit import Actor
+from users.models import User
+
+from . import recovery, totp
+
+
+def check(actor: Actor, user: User, code: str) -> tuple[str, Device] | None:
+    """(method, device) when ``code`` passes, else None; TooManyAttempts while throttled."""
+    digits = totp.normalise(code)
+    if digits.isdigit() and len(digits) == 6:
+        device = totp.verify(user, digits)
+        return ("totp", device) if device else None
+    device = recovery.use(actor, user, code)
+    return ("recovery code", device) if device else None

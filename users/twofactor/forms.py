@@ -1,0 +1,102 @@
+"""Forms of the sign-in and security pages: they parse input; the rules live in the modules."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.http import HttpRequest
+
+from users.errors import NotFound
+from users.lookup import find_user
+from users.models import User
+
+from .webauthn_keys import NAME_MAX_LENGTH
+
+
+class LoginForm(forms.Form):
+    """User name or e-mail and password, checked through the backends (axes first)."""
+
+    login = forms.CharField(
+        label="User name or e-mail",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True, "autocapitalize": "none"}),
+    )
+    password = forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    error_messages = {"invalid": "Wrong user name or password, or the account is disabled."}
+
+    def __init__(self, request: HttpRequest, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.user: User | None = None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        # Failures are counted under the account's user name however it was typed.
+        try:
+            username = find_user(data["login"]).username
+        except NotFound:
+            username = data["login"].strip()
+        self.user = authenticate(self.request, username=username, password=data["password"])
+        if self.user is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return data
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false", "autofocus": True}
+        ),
+    )
+
+
+class PasswordCheckForm(forms.Form):
+    """Re-authentication with the password (through axes, so guesses are counted)."""
+
+    password = forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    def __init__(self, request: HttpRequest, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if authenticate(self.request, username=self.request.user.username, password=password) is None:
+            raise forms.ValidationError("That password is not right.", code="invalid")
+        return password
+
+
+class KeyNameForm(forms.Form):
+    name = forms.CharField(
+        label="Key name",
+        max_length=NAME_MAX_LENGTH,
+        help_text="So you can tell your keys apart, e.g. “Blue YubiKey”.",
+    )
+
+
+class PasswordChangeForm(forms.Form):
+    new_password1 = forms.CharField(
+        label="New password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validators_help_text_html(),
+    )
+    new_password2 = forms.CharField(
+        label="New password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("new_password1") and data.get("new_password1") != data.get("new_password2"):
+            self.add_error("new_password2", "The two passwords differ.")
+        return data

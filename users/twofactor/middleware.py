@@ -1,0 +1,31 @@
+"""Enforcement: a user who must have a second factor and has none may only enrol or sign out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from .decorators import ENROLMENT_ALLOWED
+from .policy import needs_enrolment
+
+EXEMPT_PREFIXES = ("/api/",)  # the APIs authenticate each request with tokens, not sessions
+
+
+class EnrolmentRequiredMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func: Callable, view_args, view_kwargs) -> HttpResponse | None:
+        if (
+            request.user.is_authenticated
+            and not getattr(view_func, ENROLMENT_ALLOWED, False)
+            and not request.path.startswith(EXEMPT_PREFIXES)
+            and needs_enrolment(request.user)
+        ):
+            return redirect("security")
+        return None

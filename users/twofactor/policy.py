@@ -1,0 +1,35 @@
+"""Who needs a second factor, and whether a signed-in session has passed one."""
+
+from __future__ import annotations
+
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from users.models import OrgSetting, User
+from users.services import has_second_factor
+
+from .errors import FactorRefused
+
+__all__ = ["enforcement_applies", "ensure_not_last_factor", "has_second_factor", "needs_enrolment"]
+
+
+def enforcement_applies(user: User) -> bool:
+    """The org enforces 2FA for everyone, or this user was added with ``totp_enabled``."""
+    return user.must_enroll_2fa or OrgSetting.load().globally_enforce_2fa
+
+
+def needs_enrolment(user: User) -> bool:
+    """True while an enforced user has no confirmed factor: they may only enrol or sign out."""
+    return enforcement_applies(user) and not has_second_factor(user)
+
+
+def ensure_not_last_factor(user: User, *, removing_totp: bool = False, removing_keys: int = 0) -> None:
+    """An enforced user may not remove their last factor themselves (an admin reset may)."""
+    if not enforcement_applies(user):
+        return
+    left = user.webauthn_credentials.count() - removing_keys
+    if not removing_totp:
+        left += TOTPDevice.objects.filter(user=user, confirmed=True).count()
+    if left <= 0:
+        raise FactorRefused(
+            "Two-factor sign-in is required for your account: add another factor before removing this one."
+        )

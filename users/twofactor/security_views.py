@@ -1,0 +1,224 @@
+"""The user's own Security page: authenticator app, security keys, recovery codes, password."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from users import services
+from users.audit import Actor
+from users.errors import InvalidInput
+from users.models import WebAuthnCredential
+
+from . import recovery, session, totp, webauthn_keys
+from .decorators import enrolment_allowed, recent_auth_required
+from .errors import FactorRefused
+from .forms import CodeForm, KeyNameForm, PasswordChangeForm
+from .policy import enforcement_applies, needs_enrolment
+
+RECOVERY_CODES_TO_SHOW = "twofactor_new_recovery_codes"
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.from_request(request)
+
+
+@never_cache
+@login_required
+@enrolment_allowed
+def security(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    return render(
+        request,
+        "twofactor/security.html",
+        {
+            "totp_device": totp.confirmed_device(user),
+            "keys": user.webauthn_credentials.all(),
+            "recovery_left": recovery.remaining(user),
+            "has_recovery": recovery.has_codes(user),
+            "enforced": enforcement_applies(user),
+            "must_enrol": needs_enrolment(user),
+            "key_form": KeyNameForm(),
+        },
+    )
+
+
+def _after_enrolment(request: HttpRequest, method: str) -> HttpResponse:
+    """A new factor counts as a passed check; the first one also brings recovery codes."""
+    session.mark_verified(request, method)
+    session.mark_checked(request)
+    if not recovery.has_codes(request.user):
+        request.session[RECOVERY_CODES_TO_SHOW] = recovery.generate(_actor(request), request.user)
+        return redirect("recovery_codes")
+    return redirect("security")
+
+
+@never_cache
+@login_required
+@enrolment_allowed
+@recent_auth_required
+def totp_setup(request: HttpRequest) -> HttpResponse:
+    device = totp.pending_device(request.user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            totp.confirm(_actor(request), request.user, device, form.cleaned_data["code"])
+        except FactorRefused as exc:
+            form.add_error("code", exc.message)
+        else:
+            messages.success(request, "Your authenticator app is set up.")
+            return _after_enrolment(request, "totp")
+    return render(
+        request,
+        "twofactor/totp_setup.html",
+        {
+            "form": form,
+            "qr_svg": totp.qr_svg(device),
+            "secret": totp.secret_text(device),
+            "replacing": totp.confirmed_device(request.user) is not None,
+        },
+    )
+
+
+def _confirm_page(request: HttpRequest, title: str, text: str, button: str) -> HttpResponse:
+    return render(request, "twofactor/confirm.html", {"title": title, "text": text, "button": button})
+
+
+@never_cache
+@login_required
+@recent_auth_required
+def totp_remove(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            totp.remove(_actor(request), request.user)
+        except FactorRefused as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "The authenticator app was removed.")
+        return redirect("security")
+    return _confirm_page(
+        request,
+        "Remove the authenticator app?",
+        "Codes from the app will no longer work for signing in.",
+        "Remove authenticator app",
+    )
+
+
+def _json_error(exc: InvalidInput) -> JsonResponse:
+    return JsonResponse({"error": exc.message}, status=400)
+
+
+@never_cache
+@require_POST
+@login_required
+@enrolment_allowed
+@recent_auth_required
+def key_register_options(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(webauthn_keys.registration_options(request, request.user), content_type="application/json")
+
+
+@never_cache
+@require_POST
+@login_required
+@enrolment_allowed
+@recent_auth_required
+def key_register(request: HttpRequest) -> HttpResponse:
+    try:
+        body = webauthn_keys.parse_body(request)
+        credential = body.get("credential")
+        if not isinstance(credential, dict):
+            raise FactorRefused("The security key's answer is missing.")
+        key = webauthn_keys.register(request, _actor(request), request.user, str(body.get("name", "")), credential)
+    except FactorRefused as exc:
+        return _json_error(exc)
+    messages.success(request, f"Security key “{key.name}” added.")
+    response = _after_enrolment(request, "security key")
+    return JsonResponse({"redirect": response.url})
+
+
+def _own_key(request: HttpRequest, pk: int) -> WebAuthnCredential:
+    return get_object_or_404(WebAuthnCredential, pk=pk, user=request.user)
+
+
+@never_cache
+@login_required
+def key_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    key = _own_key(request, pk)
+    form = KeyNameForm(request.POST or None, initial={"name": key.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            webauthn_keys.rename(_actor(request), key, form.cleaned_data["name"])
+        except FactorRefused as exc:
+            form.add_error("name", exc.message)
+        else:
+            messages.success(request, "Key renamed.")
+            return redirect("security")
+    return render(request, "twofactor/key_rename.html", {"form": form, "key": key})
+
+
+@never_cache
+@login_required
+@recent_auth_required
+def key_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    key = _own_key(request, pk)
+    if request.method == "POST":
+        try:
+            webauthn_keys.remove(_actor(request), key)
+        except FactorRefused as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Security key “{key.name}” removed.")
+        return redirect("security")
+    return _confirm_page(
+        request, f"Remove the security key “{key.name}”?", "It will no longer work for signing in.", "Remove key"
+    )
+
+
+@never_cache
+@login_required
+@recent_auth_required
+def recovery_regenerate(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        if not services.has_second_factor(request.user):
+            messages.error(request, "Set up an authenticator app or a security key first.")
+            return redirect("security")
+        request.session[RECOVERY_CODES_TO_SHOW] = recovery.generate(_actor(request), request.user)
+        return redirect("recovery_codes")
+    return _confirm_page(
+        request,
+        "Make new recovery codes?",
+        "Your current recovery codes will stop working. Keep the new ones somewhere safe.",
+        "Make new codes",
+    )
+
+
+@never_cache
+@login_required
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    """New codes, shown once: they are gone from the session as soon as this page is drawn."""
+    codes = request.session.pop(RECOVERY_CODES_TO_SHOW, None)
+    if not codes:
+        return redirect("security")
+    return render(request, "twofactor/recovery_codes.html", {"codes": codes})
+
+
+@never_cache
+@login_required
+@recent_auth_required
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_credentials(_actor(request), request.user, password=form.cleaned_data["new_password1"])
+        except InvalidInput as exc:
+            form.add_error("new_password1", exc.message.removeprefix("password: "))
+        else:
+            update_session_auth_hash(request, request.user)  # this session stays; all others end
+            messages.success(request, "Your password was changed. Your other sessions were signed out.")
+            return redirect("security")
+    return render(request, "twofactor/password_change.html", {"form": form})

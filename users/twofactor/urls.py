@@ -1,0 +1,26 @@
+"""URLs of sign-in and the Security page."""
+
+from django.urls import path
+
+from . import login_views, security_views
+
+urlpatterns = [
+    path("login/", login_views.login_view, name="login"),
+    path("login/verify/", login_views.login_verify, name="login_verify"),
+    path("login/verify/key/options/", login_views.login_webauthn_options, name="login_webauthn_options"),
+    path("login/verify/key/", login_views.login_webauthn_verify, name="login_webauthn_verify"),
+    path("logout/", login_views.logout_view, name="logout"),
+    path("account/reauth/", login_views.reauth, name="reauth"),
+    path("account/reauth/key/options/", login_views.reauth_webauthn_options, name="reauth_webauthn_options"),
+    path("account/reauth/key/", login_views.reauth_webauthn_verify, name="reauth_webauthn_verify"),
+    path("account/security/", security_views.security, name="security"),
+    path("account/security/totp/", security_views.totp_setup, name="totp_setup"),
+    path("account/security/totp/remove/", security_views.totp_remove, name="totp_remove"),
+    path("account/security/keys/options/", security_views.key_register_options, name="key_register_options"),
+    path("account/security/keys/", security_views.key_register, name="key_register"),
+    path("account/security/keys/<int:pk>/rename/", security_views.key_rename, name="key_rename"),
+    path("account/security/keys/<int:pk>/remove/", security_views.key_remove, name="key_remove"),
+    path("account/security/recovery-codes/", security_views.recovery_codes, name="recovery_codes"),
+    path("account/security/recovery-codes/new/", security_views.recovery_regenerate, name="recovery_regenerate"),
+    path("account/security/password/", security_views.password_change, name="password_change"),
+]

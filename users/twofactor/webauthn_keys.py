@@ -1,0 +1,206 @@
+"""Security keys with py_webauthn: options, verification, sign counts, naming.
+
+Each ceremony's challenge lives in the session, bound to its purpose and user,
+and is removed as soon as a response is checked, so a response cannot be
+replayed. Origin and RP ID come from settings (WEBAUTHN_ORIGIN, WEBAUTHN_RP_ID).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Greatest
+from django.http import HttpRequest
+from django.utils import timezone
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers.exceptions import InvalidAuthenticationResponse, WebAuthnException
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    AuthenticatorTransport,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from users import services
+from users.audit import Actor, record
+from users.models import User, WebAuthnCredential
+from users.tokens import keyed_digest
+
+from .errors import FactorRefused
+from .policy import ensure_not_last_factor
+
+CHALLENGE = "twofactor_webauthn_challenge"
+NAME_MAX_LENGTH = WebAuthnCredential._meta.get_field("name").max_length
+UV = UserVerificationRequirement.PREFERRED
+_TRANSPORTS = {t.value for t in AuthenticatorTransport}
+
+
+def _user_handle(user: User) -> bytes:
+    """An opaque, stable handle for the user (not their name or e-mail)."""
+    return keyed_digest("webauthn-user-handle", str(user.pk))[:32].encode()
+
+
+def _descriptors(user: User) -> list[PublicKeyCredentialDescriptor]:
+    return [
+        PublicKeyCredentialDescriptor(
+            id=base64url_to_bytes(key.credential_id),
+            transports=[AuthenticatorTransport(t) for t in key.transports if t in _TRANSPORTS],
+        )
+        for key in user.webauthn_credentials.all()
+    ]
+
+
+def _remember(request: HttpRequest, purpose: str, user: User, challenge: bytes) -> None:
+    request.session[CHALLENGE] = {"purpose": purpose, "user": user.pk, "challenge": bytes_to_base64url(challenge)}
+
+
+def _take_challenge(request: HttpRequest, purpose: str, user: User) -> bytes:
+    """The ceremony's challenge, removed from the session: each is good for one answer."""
+    data = request.session.pop(CHALLENGE, None)
+    if not data or data["purpose"] != purpose or data["user"] != user.pk:
+        raise FactorRefused("No security key request is in progress. Start again.")
+    return base64url_to_bytes(data["challenge"])
+
+
+def clean_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise FactorRefused("Give the key a name, e.g. “Blue YubiKey”.", field="name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise FactorRefused(f"The name can be at most {NAME_MAX_LENGTH} characters.", field="name")
+    return name
+
+
+def registration_options(request: HttpRequest, user: User) -> str:
+    """Options for navigator.credentials.create(), as JSON; existing keys are excluded."""
+    options = generate_registration_options(
+        rp_id=settings.WEBAUTHN_RP_ID,
+        rp_name=settings.WEBAUTHN_RP_NAME,
+        user_id=_user_handle(user),
+        user_name=user.username,
+        user_display_name=user.label,
+        exclude_credentials=_descriptors(user),
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.DISCOURAGED, user_verification=UV
+        ),
+    )
+    _remember(request, "register", user, options.challenge)
+    return options_to_json(options)
+
+
+def register(request: HttpRequest, actor: Actor, user: User, name: str, credential: dict) -> WebAuthnCredential:
+    """Check a new key's attestation against this session's challenge and save it."""
+    name = clean_name(name)
+    challenge = _take_challenge(request, "register", user)
+    try:
+        verified = verify_registration_response(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=settings.WEBAUTHN_RP_ID,
+            expected_origin=settings.WEBAUTHN_ORIGIN,
+        )
+    except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
+        raise FactorRefused(f"The security key's answer was not accepted: {exc}") from None
+    transports = credential.get("response", {}).get("transports") or []
+    try:
+        with transaction.atomic():
+            key = WebAuthnCredential.objects.create(
+                user=user,
+                name=name,
+                credential_id=bytes_to_base64url(verified.credential_id),
+                public_key=verified.credential_public_key,
+                sign_count=verified.sign_count,
+                transports=[t for t in transports if t in _TRANSPORTS],
+            )
+            record(actor, "user_webauthn_add", f"Added security key “{name}” for {user.label}", target=user, key=name)
+    except IntegrityError:
+        raise FactorRefused("This security key is already registered.") from None
+    return key
+
+
+def authentication_options(request: HttpRequest, purpose: str, user: User) -> str:
+    """Options for navigator.credentials.get() limited to the user's keys, as JSON."""
+    if not user.webauthn_credentials.exists():
+        raise FactorRefused("You have no security key.")
+    options = generate_authentication_options(
+        rp_id=settings.WEBAUTHN_RP_ID, allow_credentials=_descriptors(user), user_verification=UV
+    )
+    _remember(request, purpose, user, options.challenge)
+    return options_to_json(options)
+
+
+def authenticate(request: HttpRequest, purpose: str, user: User, credential: dict) -> WebAuthnCredential:
+    """Check an assertion from one of the user's keys; store its new sign count."""
+    challenge = _take_challenge(request, purpose, user)
+    key = user.webauthn_credentials.filter(credential_id=str(credential.get("id", ""))).first()
+    if key is None:
+        raise FactorRefused("This security key is not registered to your account.")
+    try:
+        verified = verify_authentication_response(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=settings.WEBAUTHN_RP_ID,
+            expected_origin=settings.WEBAUTHN_ORIGIN,
+            credential_public_key=bytes(key.public_key),
+            credential_current_sign_count=key.sign_count,
+        )
+    except InvalidAuthenticationResponse as exc:
+        if "sign count" in str(exc):
+            raise FactorRefused(
+                "This key's signature counter went backwards, so it may have been copied. Ask an admin."
+            ) from None
+        raise FactorRefused(f"The security key's answer was not accepted: {exc}") from None
+    except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
+        raise FactorRefused(f"The security key's answer was not accepted: {exc}") from None
+    # Only ever move the counter forward, even when two uses race.
+    WebAuthnCredential.objects.filter(pk=key.pk).update(
+        sign_count=Greatest("sign_count", Value(verified.new_sign_count)), last_used=timezone.now()
+    )
+    return key
+
+
+def rename(actor: Actor, key: WebAuthnCredential, name: str) -> WebAuthnCredential:
+    name = clean_name(name)
+    with transaction.atomic():
+        before, key.name = key.name, name
+        key.save(update_fields=["name"])
+        record(
+            actor,
+            "user_webauthn_rename",
+            f"Renamed security key “{before}” to “{name}” for {key.user.label}",
+            target=key.user,
+            before=before,
+            after=name,
+        )
+    return key
+
+
+def remove(actor: Actor, key: WebAuthnCredential) -> None:
+    user = key.user
+    ensure_not_last_factor(user, removing_keys=1)
+    with transaction.atomic():
+        key.delete()
+        services.drop_recovery_codes_if_no_factor(user)
+        record(actor, "user_webauthn_remove", f"Removed security key “{key.name}” of {user.label}", target=user)
+
+
+def parse_body(request: HttpRequest) -> dict:
+    """The JSON body of a ceremony step; FactorRefused (400) when it is not a JSON object."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise FactorRefused("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise FactorRefused("The request body must be a JSON object.")
+    return body
