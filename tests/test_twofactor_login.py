@@ -40,7 +40,11 @@ def test_password_only_sign_in_by_name_or_email(client, ann):
     assert response.status_code == 302 and response.url == "/"
     assert client.session[SESSION_KEY] == str(ann.pk)
     entry = AuditEntry.objects.get(action_type="user_login")
-    assert entry.actor_id == ann.pk and entry.user_ip == "127.0.0.1" and entry.message == "ann@example.com signed in (password)"
+    assert (
+        entry.actor_id == ann.pk
+        and entry.user_ip == "127.0.0.1"
+        and entry.message == "ann@example.com signed in (password)"
+    )
 
     other = Client()
     assert sign_in(other, "ann").status_code == 302

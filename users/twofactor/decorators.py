@@ -23,7 +23,7 @@ def enrolment_allowed(view: Callable) -> Callable:
 
 
 def reauth_url(next_url: str) -> str:
-    return f"{reverse('reauth')}?{urlencode({REDIRECT_FIELD_NAME: next_url})}"
+    return f"{reverse('reauth')}?{urlencode({REDIRECT_FIELD_NAME: next_url}, safe='/')}"
 
 
 def recent_auth_required(view: Callable) -> Callable:

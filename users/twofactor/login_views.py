@@ -27,7 +27,7 @@ from . import codes, recovery, session, totp, webauthn_keys
 from .decorators import enrolment_allowed
 from .errors import FactorRefused
 from .forms import CodeForm, LoginForm, PasswordCheckForm
-from .policy import has_second_factor
+from .policy import has_second_factor, needs_enrolment
 from .signals import report_failure
 
 
@@ -53,7 +53,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             session.begin_pending(request, user, next_url)
             return redirect("login_verify")
         session.complete_login(request, user)
-        return redirect(next_url)
+        return redirect("security" if needs_enrolment(user) else next_url)
     return render(request, "registration/login.html", {"form": form, "next": next_url})
 
 

@@ -101,8 +101,8 @@ def registration_options(request: HttpRequest, user: User) -> str:
 
 def register(request: HttpRequest, actor: Actor, user: User, name: str, credential: dict) -> WebAuthnCredential:
     """Check a new key's attestation against this session's challenge and save it."""
-    name = clean_name(name)
     challenge = _take_challenge(request, "register", user)
+    name = clean_name(name)
     try:
         verified = verify_registration_response(
             credential=credential,

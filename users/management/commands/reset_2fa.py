@@ -1,0 +1,33 @@
+"""Break-glass: remove a user's second factors (and sign-in lock-out) from the server's shell."""
+
+from axes.utils import reset as axes_reset
+from django.core.management.base import BaseCommand, CommandError
+
+from users import services
+from users.audit import Actor
+from users.errors import PortalError
+from users.lookup import find_user
+
+
+class Command(BaseCommand):
+    help = (
+        "Remove a user's authenticator app, security keys and recovery codes, and lift any sign-in "
+        "lock-out, so they can sign in with their password and enrol again (e.g. the last admin)."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("user", help="user name or e-mail")
+
+    def handle(self, *args, user: str, **options) -> None:
+        try:
+            account = find_user(user)
+        except PortalError as exc:
+            raise CommandError(exc.message) from None
+        actor = Actor.system("manage.py reset_2fa")
+        apps = services.disable_totp(actor, account)
+        keys = services.disable_webauthn(actor, account)
+        unlocked = axes_reset(username=account.username)
+        self.stdout.write(
+            f"Reset two-factor sign-in of {account.label}: removed {apps} authenticator app(s), {keys} security "
+            f"key(s) and the recovery codes; cleared {unlocked} lock-out record(s)."
+        )
