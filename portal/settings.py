@@ -127,7 +127,7 @@ else:
 AUTH_USER_MODEL = "users.User"
 # Axes first: it refuses locked-out names and addresses before any password is checked.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "users.twofactor.backends.AxesLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [

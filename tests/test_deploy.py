@@ -55,7 +55,7 @@ def test_development_check_deploy_does_warn():
 
 @pytest.mark.django_db
 def test_pages_carry_strict_security_headers(client):
-    response = client.get("/django-admin/login/")
+    response = client.get("/login/")
     assert response.status_code == 200
     csp = response["Content-Security-Policy"]
     directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
