@@ -131,6 +131,9 @@ def test_org_settings_count_and_switch(admin, make_user, system):
     assert client.post(reverse("org_settings"), {"globally_enforce_2fa": "on"}).url == reverse("org_settings")
     assert OrgSetting.load().globally_enforce_2fa
     assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_enable").count() == 1
+    # Enforcement now holds the admin too: without a factor they would be sent to enrol.
+    assert client.get(reverse("org_settings")).url == reverse("security")
+    TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
     client.post(reverse("org_settings"), {})
     assert not OrgSetting.load().globally_enforce_2fa
 

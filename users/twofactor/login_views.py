@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp.models import Device
 
-from users.audit import Actor
+from users.audit import Actor, record
 from users.models import User
 
 from . import codes, recovery, session, totp, webauthn_keys
@@ -60,6 +60,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @enrolment_allowed
 def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        user = request.user
+        record(Actor.from_request(request, user), "user_logout", f"{user.label} signed out", target=user)
     auth.logout(request)
     messages.success(request, "You have signed out.")
     return redirect(settings.LOGOUT_REDIRECT_URL)

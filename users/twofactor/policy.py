@@ -13,8 +13,13 @@ __all__ = ["enforcement_applies", "ensure_not_last_factor", "has_second_factor",
 
 
 def enforcement_applies(user: User) -> bool:
-    """The org enforces 2FA for everyone, or this user was added with ``totp_enabled``."""
-    return user.must_enroll_2fa or OrgSetting.load().globally_enforce_2fa
+    """The org enforces 2FA for everyone, or this user was added with ``totp_enabled``.
+
+    Runs on every signed-in request: one read, and never the insert of OrgSetting.load().
+    """
+    if user.must_enroll_2fa:
+        return True
+    return bool(OrgSetting.objects.filter(pk=1).values_list("globally_enforce_2fa", flat=True).first())
 
 
 def needs_enrolment(user: User) -> bool:

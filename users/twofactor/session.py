@@ -11,8 +11,10 @@ import time
 import django_otp
 from django.conf import settings
 from django.contrib import auth
+from django.db import transaction
 from django.http import HttpRequest
 
+from users.audit import Actor, record
 from users.models import User
 
 PENDING = "twofactor_pending"
@@ -53,10 +55,14 @@ def clear_pending(request: HttpRequest) -> None:
 
 
 def complete_login(request: HttpRequest, user: User, method: str = "", device=None) -> None:
-    """Log the user in (new session key), remembering which second factor they passed."""
+    """Log the user in (new session key), remembering which second factor they passed; audited."""
     clear_pending(request)
-    request.twofactor_method = method  # read by the audit receiver of user_logged_in
-    auth.login(request, user, backend=getattr(user, "backend", None))
+    how = f"password and {method}" if method else "password"
+    with transaction.atomic():
+        auth.login(request, user, backend=getattr(user, "backend", None))
+        record(
+            Actor.from_request(request, user), "user_login", f"{user.label} signed in ({how})", target=user, method=how
+        )
     if device is not None:
         django_otp.login(request, device)
     if method:

@@ -1,14 +1,14 @@
-"""Audit entries for sign-in, sign-in failures, lock-outs and sign-out.
+"""Audit entries for failed sign-ins and lock-outs (sign-in and sign-out are audited by their views).
 
-Django sends ``user_logged_in`` / ``user_login_failed`` / ``user_logged_out``;
-django-axes sends ``user_locked_out``. A wrong second-factor code is reported as
-``user_login_failed`` too (see ``report_failure``), so axes counts it and locks out.
+Django's ``authenticate`` sends ``user_login_failed``; django-axes sends
+``user_locked_out``. A wrong second-factor code is reported as ``user_login_failed``
+too (see ``report_failure``), so axes counts it and locks out.
 """
 
 from __future__ import annotations
 
 from axes.signals import user_locked_out
-from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
@@ -31,13 +31,6 @@ def report_failure(request: HttpRequest, user: User, stage: str) -> None:
     user_login_failed.send(sender=__name__, credentials={"username": user.username}, request=request, stage=stage)
 
 
-@receiver(user_logged_in, dispatch_uid="twofactor-audit-login")
-def _logged_in(sender, request: HttpRequest, user: User, **kwargs) -> None:
-    method = getattr(request, "twofactor_method", "")
-    how = f"password and {method}" if method else "password"
-    record(Actor.from_request(request, user), "user_login", f"{user.label} signed in ({how})", target=user, method=how)
-
-
 @receiver(user_login_failed, dispatch_uid="twofactor-audit-login-failed")
 def _login_failed(sender, credentials: dict, request: HttpRequest | None = None, stage: str = "password", **kwargs):
     name = str(credentials.get("username", ""))[:254]
@@ -56,9 +49,3 @@ def _locked_out(sender, request: HttpRequest, username: str | None, ip_address: 
         target=name,
         ip_address=ip_address,
     )
-
-
-@receiver(user_logged_out, dispatch_uid="twofactor-audit-logout")
-def _logged_out(sender, request: HttpRequest, user: User | None, **kwargs) -> None:
-    if user is not None:
-        record(Actor.from_request(request, user), "user_logout", f"{user.label} signed out", target=user)
