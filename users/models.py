@@ -59,6 +59,12 @@ class User(AbstractBaseUser):
 
     class Meta:
         ordering = ["username"]
+        # The users page sorts by these; e-mail and user name have their unique indexes.
+        # Searching (icontains) uses trigram indexes on PostgreSQL: migration 0002.
+        indexes = [
+            models.Index(fields=["date_joined", "id"], name="user_joined_idx"),
+            models.Index(fields=["access_level", "username"], name="user_access_username_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.email or self.username

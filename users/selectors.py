@@ -20,10 +20,9 @@ from .models import AuditEntry, User, WebAuthnCredential
 
 def users_with_details() -> QuerySet[User]:
     """Users annotated with their 2FA state and their memberships prefetched (2 queries)."""
-    return User.objects.annotate(
-        has_totp=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
-        has_webauthn=Exists(WebAuthnCredential.objects.filter(user=OuterRef("pk"))),
-    ).prefetch_related(Prefetch("memberships", queryset=FlockMembership.objects.only("user_id", "flock_id", "role")))
+    return User.objects.annotate(has_totp=_has_totp(), has_webauthn=_has_webauthn()).prefetch_related(
+        Prefetch("memberships", queryset=FlockMembership.objects.only("user_id", "flock_id", "role"))
+    )
 
 
 def flock_ids(user: User, role: str) -> list[str]:
@@ -181,8 +180,9 @@ def search_users(
     has_token: bool | None = None,
     sort: str = "username",
 ) -> QuerySet[User]:
-    """The users page's filtered, sorted list (details annotated, memberships prefetched)."""
-    users = users_with_details()
+    """The users page's filtered, sorted list, plain: page through its ids, then load
+    that page's details with ``users_in_order`` (so deep pages skip no annotations)."""
+    users = User.objects.all()
     if search:
         users = users.filter(Q(email__icontains=search) | Q(username__icontains=search) | Q(note__icontains=search))
     if access_level:
@@ -192,20 +192,33 @@ def search_users(
     if two_factor:
         totp = two_factor in (TwoFactor.TOTP, TwoFactor.BOTH)
         webauthn = two_factor in (TwoFactor.WEBAUTHN, TwoFactor.BOTH)
-        users = users.filter(has_totp=totp, has_webauthn=webauthn)
+        users = users.filter(
+            _has_totp() if totp else ~_has_totp(),
+            _has_webauthn() if webauthn else ~_has_webauthn(),
+        )
     if has_token is not None:
         users = users.filter(api_token_index__isnull=not has_token)
     return users.order_by(*USER_SORTS.get(sort, USER_SORTS["username"]))
 
 
+def _has_totp() -> Exists:
+    return Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+
+
+def _has_webauthn() -> Exists:
+    return Exists(WebAuthnCredential.objects.filter(user=OuterRef("pk")))
+
+
+def users_in_order(pks: list[int]) -> list[User]:
+    """``users_with_details`` of these users, in the order given (2 queries)."""
+    found = users_with_details().in_bulk(pks)
+    return [found[pk] for pk in pks if pk in found]
+
+
 def users_without_second_factor() -> QuerySet[User]:
     """Active users with neither a confirmed TOTP device nor a security key: those the
     global 2FA switch would send to enrol."""
-    return (
-        User.objects.filter(is_active=True)
-        .exclude(Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)))
-        .exclude(Exists(WebAuthnCredential.objects.filter(user=OuterRef("pk"))))
-    )
+    return User.objects.filter(~_has_totp(), ~_has_webauthn(), is_active=True)
 
 
 def recent_audit_entries(user: User, limit: int = 10) -> list[AuditEntry]:

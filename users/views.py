@@ -58,7 +58,8 @@ def user_list(request: HttpRequest) -> HttpResponse:
         sort = form.cleaned_data["sort"] or "username"
     else:
         users, sort = User.objects.none(), "username"
-    page = Paginator(users, USERS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(users.values_list("pk", flat=True), USERS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = selectors.users_in_order(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
