@@ -113,14 +113,14 @@ def test_the_last_admin_cannot_be_deleted(admin_client, admin, make_user):
     assert "delete_selected" not in admin_client.get(changelist).content.decode()
 
 
-def test_audit_log_is_read_only(admin_client, system):
-    services.set_global_2fa(system, True)
+def test_audit_log_is_read_only(admin_client, admin, system):
+    services.set_note(system, admin, "original")
     entry = AuditEntry.objects.get()
     assert admin_client.get(reverse("admin:users_auditentry_add")).status_code == 403
     admin_client.post(reverse("admin:users_auditentry_change", args=[entry.pk]), {"message": "forged"})
     admin_client.post(reverse("admin:users_auditentry_delete", args=[entry.pk]), {"post": "yes"})
     entry.refresh_from_db()
-    assert entry.message == "Enabled globally enforced 2FA"
+    assert entry.message == "Set the note of admin@example.com"
 
 
 def test_org_setting_switch_is_audited(admin_client):
