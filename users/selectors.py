@@ -113,7 +113,7 @@ def _decode_cursor(cursor: str) -> tuple[str, int]:
 
 
 def keyset_page(queryset: QuerySet, *, limit: int, cursor: str = "", newest_first: bool = True) -> KeysetPage:
-    """One page of ``queryset`` by id with opaque next/prev cursors (three queries)."""
+    """One page of ``queryset`` by id with opaque next/prev cursors (two queries, three after a cursor)."""
     forward, backward = ("-id", "id") if newest_first else ("id", "-id")
     beyond, before = ("id__lt", "id__gt") if newest_first else ("id__gt", "id__lt")
     total = queryset.count()
@@ -125,7 +125,8 @@ def keyset_page(queryset: QuerySet, *, limit: int, cursor: str = "", newest_firs
             items = list(queryset.filter(**{before: pk}).order_by(backward)[:limit])[::-1]
     else:
         items = list(queryset.order_by(forward)[:limit])
-    preceding = queryset.filter(**{before: items[0].pk}).count() if items else 0
+    # Without a cursor the page starts at the beginning: nothing precedes it, no need to count.
+    preceding = queryset.filter(**{before: items[0].pk}).count() if items and cursor else 0
     following = total - preceding - len(items)
     return KeysetPage(
         items=items,

@@ -1,0 +1,62 @@
+"""The official canarytools client, unchanged, against a live portal."""
+
+import canarytools
+import pytest
+from canarytools.exceptions import FlockError, InvalidAuthTokenError
+
+from flocks.models import DEFAULT_FLOCK_ID, Flock
+
+# A live server needs committed data; serialized_rollback brings back the migrations' rows (flock:default).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def connect(live_server, monkeypatch):
+    """``connect(api_key)``: a Console aimed at the live server (the client formats ROOT with the domain)."""
+    monkeypatch.setattr(canarytools.console, "ROOT", f"{live_server.url}/api/v1/")
+
+    def make(api_key: str) -> canarytools.Console:
+        return canarytools.Console(domain="unused", api_key=api_key)
+
+    return make
+
+
+def by_id(console: canarytools.Console) -> dict[str, str]:
+    return {flock.flock_id: flock.name for flock in console.flocks.all()}
+
+
+def test_ping_and_flock_lifecycle(connect, admin_token):
+    console = connect(admin_token)
+    assert console.ping() is True
+    assert by_id(console) == {DEFAULT_FLOCK_ID: "Default Flock"}
+
+    flock = console.flocks.create(name="Cape Town")
+    assert flock.name == "Cape Town" and flock.flock_id.startswith("flock:")
+    assert by_id(console) == {DEFAULT_FLOCK_ID: "Default Flock", flock.flock_id: "Cape Town"}
+
+    flock.name = "Johannesburg"  # the client sends flock.name, not rename's argument
+    assert flock.rename("Johannesburg").result == "success"
+    assert Flock.objects.get(pk=flock.flock_id).name == "Johannesburg"
+
+    assert flock.delete().result == "success"
+    assert by_id(console) == {DEFAULT_FLOCK_ID: "Default Flock"}
+
+
+def test_bad_key_raises_invalid_auth_token(connect, admin):
+    with pytest.raises(InvalidAuthTokenError):
+        connect("not-a-key").ping()
+
+
+def test_flock_errors_map_to_flock_error(connect, admin_token):
+    console = connect(admin_token)
+    (default,) = console.flocks.all()
+    with pytest.raises(FlockError, match=r"^Cannot delete default flock$"):
+        default.delete()
+    with pytest.raises(FlockError, match=r"^Flock name cannot be empty\.$"):
+        console.flocks.create(name="")
+    with pytest.raises(FlockError, match=r"^Flock name longer than maximum \(100 characters\)\.$"):
+        console.flocks.create(name="x" * 101)
+    default.flock_id = "flock:gone"
+    with pytest.raises(FlockError, match=r"^Flock does not exist\.$"):
+        default.delete()
+    assert list(Flock.objects.values_list("pk", flat=True)) == [DEFAULT_FLOCK_ID]
