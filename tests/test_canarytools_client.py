@@ -2,6 +2,7 @@
 
 import canarytools
 import pytest
+from canarytools.console import ERROR_MAP
 from canarytools.exceptions import FlockError, InvalidAuthTokenError
 
 from flocks.models import DEFAULT_FLOCK_ID, Flock
@@ -15,10 +16,20 @@ def connect(live_server, monkeypatch):
     """``connect(api_key)``: a Console aimed at the live server (the client formats ROOT with the domain)."""
     monkeypatch.setattr(canarytools.console, "ROOT", f"{live_server.url}/api/v1/")
 
-    def make(api_key: str) -> canarytools.Console:
-        return canarytools.Console(domain="unused", api_key=api_key)
+    consoles = []
 
-    return make
+    def make(api_key: str) -> canarytools.Console:
+        consoles.append(canarytools.Console(domain="unused", api_key=api_key))
+        return consoles[-1]
+
+    yield make
+    # Close the kept-alive sockets, or their server threads keep database sessions open past the test database's
+    # teardown. The client raises shared exception instances whose tracebacks hold the last response's socket.
+    for error in ERROR_MAP.values():
+        if isinstance(error, BaseException):
+            error.__traceback__ = None
+    for console in consoles:
+        console.session.close()
 
 
 def by_id(console: canarytools.Console) -> dict[str, str]:
