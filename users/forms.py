@@ -93,12 +93,12 @@ class OrgSettingsForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=200)
     action_type = forms.ChoiceField(label="Action", required=False)
     user = forms.CharField(label="User", required=False, max_length=254, help_text="E-mail or user name")
     flock = forms.ChoiceField(label="Flock", required=False)
     start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    q = forms.CharField(label="Search", required=False, max_length=200)
 
     def __init__(self, *args, action_types: list[str], flocks: list[Flock], **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -1,0 +1,183 @@
+"""The admin pages in headless Chromium: an admin runs a user's life cycle from the browser
+and finds every step in the audit log; a watcher signs in and cannot change their flock.
+
+Screenshots of each page go to test-artifacts/pages/ (git-ignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from twofactor_support import fresh_totp_code
+
+from flocks.models import Flock, FlockMembership
+from users.models import AccessLevel, User
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "pages"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+PASSWORD = "a long and unguessable passphrase"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the module. Playwright's event loop runs in the test thread, so Django's
+    async-safety check is lifted while it lives."""
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=[*CHROMIUM_ARGS, "--no-first-run"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """A fresh browser context per person; CSP violations reported by the browser fail the test."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    contexts, console = [], []
+
+    def open_page(width: int = 1280) -> Page:
+        context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", lambda message: console.append(message.text))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert [text for text in console if "Content Security Policy" in text or "Refused" in text] == []
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+
+
+def sign_in(page: Page, login: str, device: TOTPDevice | None = None) -> None:
+    page.goto("/login/")
+    page.get_by_label("User name or e-mail").fill(login)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    if device is not None:
+        page.get_by_label("Code").fill(fresh_totp_code(device))
+        page.get_by_role("button", name=re.compile("Verify|Confirm|Sign in|Continue")).first.click()
+
+
+def flash(page: Page) -> str:
+    return page.locator(".messages").inner_text()
+
+
+def test_admin_runs_a_users_life_cycle_from_the_browser(open_page):
+    admin = User.objects.create_superuser("root", "root@example.com", PASSWORD)
+    device = TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)
+    page = open_page()
+
+    page.goto("/login/")
+    shot(page, "01-sign-in")
+    sign_in(page, "root", device)
+    expect(page).to_have_url(re.compile(r"/users/$"))
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+
+    page.get_by_role("link", name="+ Add user").click()
+    page.get_by_label("E-mail").fill("walt@example.com")
+    page.get_by_label("Note").fill("Night shift, SOC")
+    shot(page, "03-add-user")
+    page.get_by_role("button", name="Add user").click()
+    assert "Added walt@example.com." in flash(page)
+    walt = User.objects.get(email="walt@example.com")
+
+    page.get_by_role("link", name="Flocks", exact=True).click()
+    page.get_by_role("link", name="+ New flock").click()
+    page.get_by_label("Name").fill("Harbour office")
+    page.get_by_role("button", name="Create flock").click()
+    assert "Created flock Harbour office." in flash(page)
+
+    page.get_by_role("link", name="Users", exact=True).click()
+    page.get_by_role("link", name="walt@example.com").first.click()
+    page.get_by_text("Assign to flocks").click()  # a <details>: no JavaScript needed
+    page.get_by_label("Harbour office").check()
+    page.get_by_label("Role").select_option("watcher")
+    page.get_by_role("button", name="Assign", exact=True).click()
+    assert "Assigned walt@example.com as watcher to Harbour office." in flash(page)
+
+    page.get_by_role("button", name="Disable user").click()
+    assert "Disabled walt@example.com." in flash(page)
+    expect(page.locator(".badges")).to_contain_text("disabled")
+    page.get_by_role("button", name="Enable user").click()
+    assert "Enabled walt@example.com." in flash(page)
+
+    TOTPDevice.objects.create(user=walt, name="walt's phone", confirmed=True)  # walt enrolled meanwhile
+    page.reload()
+    shot(page, "04-user-profile")
+    page.get_by_role("link", name="Reset TOTP…").click()
+    shot(page, "05-confirm-reset-totp")
+    page.get_by_role("button", name="Reset TOTP").click()
+    assert "Reset TOTP of walt@example.com (1 device removed)." in flash(page)
+    assert not TOTPDevice.objects.filter(user=walt).exists()
+
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_label("User", exact=True).fill("walt@example.com")
+    page.get_by_role("button", name="Filter").click()
+    log = page.locator("table").inner_text()
+    for action in ("user_2fa_disable", "user_enable", "user_disable", "user_assign_to_flock", "user_add"):
+        assert action in log
+    assert "Assigned walt@example.com to flock Harbour office as watcher" in log
+    shot(page, "07-audit-log")
+    csv = page.request.get(page.get_by_role("link", name="Download CSV").get_attribute("href"))
+    assert csv.status == 200 and csv.text().count("walt@example.com") >= 5
+
+    page.get_by_role("link", name="Users", exact=True).click()
+    shot(page, "02-users")
+    page.get_by_role("link", name="Flocks", exact=True).click()
+    page.get_by_role("link", name="Harbour office").click()
+    expect(page.get_by_role("heading", name="Watchers 1")).to_be_visible()
+    shot(page, "06-flock")
+    page.get_by_role("link", name="Org settings").click()
+    shot(page, "08-org-settings")
+
+    phone = open_page(width=390)
+    sign_in(phone, "root", device)
+    shot(phone, "09-users-phone")
+    phone.goto(f"/users/{walt.pk}/")
+    shot(phone, "10-user-profile-phone")
+
+
+def test_a_watcher_sees_the_flock_but_cannot_change_it(open_page):
+    flock = Flock.objects.create(name="Harbour office", note="Sensors in the server room")
+    manager = User.objects.create_user("mia", "mia@example.com", PASSWORD)
+    watcher = User.objects.create_user("wes", "wes@example.com", PASSWORD, access_level=AccessLevel.USER)
+    FlockMembership.objects.create(user=manager, flock=flock, role="manager")
+    FlockMembership.objects.create(user=watcher, flock=flock, role="watcher")
+    page = open_page()
+
+    sign_in(page, "wes@example.com")
+    expect(page).to_have_url(re.compile(rf"/users/{watcher.pk}/$"))
+    shot(page, "11-own-profile")
+    page.get_by_role("link", name="My flocks").click()
+    page.get_by_role("link", name="Harbour office").click()
+    expect(page.get_by_text("you can see it but not change it")).to_be_visible()
+    assert page.locator("#content form").count() == 0
+    shot(page, "12-flock-as-watcher")
+
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    forged = page.request.post(
+        f"/flocks/{flock.flock_id}/rename/",
+        form={"name": "Hijacked", "csrfmiddlewaretoken": csrf},
+        headers={"Referer": page.url},
+    )
+    assert forged.status == 403
+    flock.refresh_from_db()
+    assert flock.name == "Harbour office"
+
+    page.goto("/users/")
+    expect(page.get_by_role("heading", name="You can't do that")).to_be_visible()
+    shot(page, "13-forbidden")
