@@ -372,6 +372,8 @@ ENDPOINTS = [
         (basic("admin", "wrong password"), "Invalid credentials."),
         (basic("nobody", ADMIN_PASSWORD), "Invalid credentials."),
         (bearer("not-a-token"), "Invalid credentials."),
+        (basic("ad\x00min", ADMIN_PASSWORD), "Invalid credentials."),  # PostgreSQL refuses NUL in queries
+        (basic("", ADMIN_PASSWORD), "Invalid credentials."),
         ("Basic !!!", "Malformed Basic credentials."),
         ("Basic " + "YWRtaW4=", "Malformed Basic credentials."),  # "admin" without a colon
     ],

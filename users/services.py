@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import mail
+from . import mail, selectors
 from .audit import Actor, record
 from .errors import Conflict, InvalidInput, NotFound
 from .hashers import BCRYPT_MAX_BYTES, bcrypt_hash
@@ -79,10 +79,9 @@ def get_user_by_email(email: str) -> User:
 
 
 def get_user_by_username(username: str) -> User:
-    try:
-        return User.objects.get(username=username)
-    except User.DoesNotExist:
-        raise NotFound(f"User ({username}) does not exist.") from None
+    for user in selectors.users_where(("username",), [username]):
+        return user
+    raise NotFound(f"User ({username}) does not exist.")
 
 
 def _ensure_not_last_admin(user: User, what: str) -> None:

@@ -16,13 +16,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from users.audit import Actor, record
 from users.hashers import bcrypt_check, bcrypt_hash, plain_bcrypt
 from users.models import User
+from users.selectors import users_where
 from users.tokens import keyed_digest, token_index
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -107,7 +107,7 @@ def _remembered(kind: str, secret_key_material: str, user: User, stored_hash: st
 def check_token(token: str, client: Client) -> User | None:
     """The user owning API token ``token``, or None (a failure is counted)."""
     _check_throttle(client, None)
-    user = User.objects.filter(api_token_index=token_index(token)).first() if token else None
+    user = next(iter(users_where(("api_token_index",), [token_index(token)])), None) if token else None
     if (
         user is not None
         and user.api_token_hash
@@ -122,7 +122,10 @@ def check_token(token: str, client: Client) -> User | None:
 def check_password(name: str, password: str, client: Client) -> User | None:
     """The user with user name (or e-mail) ``name`` and this password, or None."""
     _check_throttle(client, name)
-    user = User.objects.filter(Q(username=name) | Q(email=name.lower())).first() if name else None
+    user = None
+    if name and "\x00" not in name:  # no user has a NUL in their name; PostgreSQL refuses it in queries
+        candidates = users_where(("username", "email"), [name, name.lower()])
+        user = next((c for c in candidates if c.username == name), candidates[0] if candidates else None)
     if user is not None and user.has_usable_password():
         stored = plain_bcrypt(user.password)
 
