@@ -194,3 +194,11 @@ def test_successes_do_not_count_towards_the_limit(client, admin, limit):
     for _ in range(limit * 2):
         assert users(client, basic("admin", ADMIN_PASSWORD)).status_code == 200
     assert not AuditEntry.objects.filter(action_type__startswith="api_auth").exists()
+
+
+def test_a_hostile_user_name_is_audited_safely(client, admin):
+    response = call(client, "GET", "users", auth=basic("ev\x00il\n" + "x" * 300, "a guess"))
+    assert response.status_code == 401
+    entry = AuditEntry.objects.get(action_type="api_auth_failed")
+    assert entry.actor_label == "ev\ufffdil\ufffd" + "x" * 248
+    assert entry.message == f"Failed API authentication (password) for {entry.actor_label}"

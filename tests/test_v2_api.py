@@ -374,6 +374,7 @@ ENDPOINTS = [
         (bearer("not-a-token"), "Invalid credentials."),
         (basic("ad\x00min", ADMIN_PASSWORD), "Invalid credentials."),  # PostgreSQL refuses NUL in queries
         (basic("", ADMIN_PASSWORD), "Invalid credentials."),
+        (basic("n" * 300, ADMIN_PASSWORD), "Invalid credentials."),  # longer than the audit label column
         ("Basic !!!", "Malformed Basic credentials."),
         ("Basic " + "YWRtaW4=", "Malformed Basic credentials."),  # "admin" without a colon
     ],

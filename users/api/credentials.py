@@ -21,11 +21,13 @@ from django.utils.functional import SimpleLazyObject
 
 from users.audit import Actor, record
 from users.hashers import bcrypt_check, bcrypt_hash, plain_bcrypt
-from users.models import User
+from users.models import AuditEntry, User
 from users.selectors import users_where
 from users.tokens import keyed_digest, token_index
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+AUDIT_LABEL_MAX = AuditEntry._meta.get_field("actor_label").max_length
+USER_AGENT_MAX = 1000
 # Checked against when a user name is unknown, so that answer costs as much as a wrong password.
 _DUMMY_HASH = SimpleLazyObject(lambda: bcrypt_hash("not a real password"))
 
@@ -45,7 +47,7 @@ class Client:
 
     @classmethod
     def from_request(cls, request) -> Client:
-        return cls(ip=request.META.get("REMOTE_ADDR", ""), user_agent=request.META.get("HTTP_USER_AGENT", "")[:1000])
+        return cls(ip=request.META.get("REMOTE_ADDR", ""), user_agent=request.META.get("HTTP_USER_AGENT", ""))
 
 
 def _failure_keys(client: Client, name: str | None) -> list[str]:
@@ -65,11 +67,7 @@ def _check_throttle(client: Client, name: str | None) -> None:
         return
     first_refusals = [cache.add(f"apithrottled:{key}", 1, window) for key in over]
     if any(first_refusals):
-        record(
-            Actor(ip=client.ip or None, user_agent=client.user_agent, label=name or ""),
-            "api_auth_throttled",
-            f"API authentication throttled for {name or client.ip}",
-        )
+        _audit(client, name, "api_auth_throttled", "API authentication throttled for {}", client.ip)
     raise TooManyFailures(window)
 
 
@@ -81,11 +79,19 @@ def _note_failure(client: Client, name: str | None, how: str) -> None:
                 cache.incr(key)
             except ValueError:  # expired between add and incr
                 cache.add(key, 1, window)
-    record(
-        Actor(ip=client.ip or None, user_agent=client.user_agent, label=name or ""),
-        "api_auth_failed",
-        f"Failed API authentication ({how}) for {name or 'an unknown token'}",
-    )
+    _audit(client, name, "api_auth_failed", f"Failed API authentication ({how}) for {{}}", "an unknown token")
+
+
+def _audit(client: Client, name: str | None, action_type: str, message: str, nameless: str) -> None:
+    """Audit a refusal. The name is the client's choice: no control characters (PostgreSQL
+    refuses NUL) and no longer than the label column, so the entry can always be written."""
+    label = _printable(name or "", AUDIT_LABEL_MAX)
+    actor = Actor(ip=client.ip or None, user_agent=_printable(client.user_agent, USER_AGENT_MAX), label=label)
+    record(actor, action_type, message.format(label or nameless))
+
+
+def _printable(text: str, limit: int) -> str:
+    return "".join(char if char.isprintable() else "\ufffd" for char in text[:limit])
 
 
 def _remembered(kind: str, secret_key_material: str, user: User, stored_hash: str, verify) -> bool:
