@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db.models import Q
 
 from users import selectors, services
@@ -144,7 +146,7 @@ def user_summary_email_disable(request, p: Params) -> dict:
     return {"msg": f"Successfully disabled summary email for email {user.email}"}
 
 
-def _user_page(request, p: Params, users) -> dict:
+def _user_page(p: Params, users) -> dict:
     page = selectors.keyset_page(
         users,
         limit=p.integer("limit", USERS_PAGE_MAX, minimum=1, maximum=USERS_PAGE_MAX),
@@ -162,14 +164,14 @@ def _user_page(request, p: Params, users) -> dict:
 
 @v1_endpoint("GET", params=PAGE_PARAMS, success=USER_PAGE)
 def users_list(request, p: Params) -> dict:
-    return _user_page(request, p, selectors.users_with_details())
+    return _user_page(p, selectors.users_with_details())
 
 
 @v1_endpoint("GET", params=[FILTER, *PAGE_PARAMS], success=USER_PAGE)
 def users_filter(request, p: Params) -> dict:
     term = p.required("filter_str")
     users = selectors.users_with_details().filter(Q(email__icontains=term) | Q(note__icontains=term))
-    return _user_page(request, p, users)
+    return _user_page(p, users)
 
 
 def _user_details(p: Params) -> dict:
@@ -191,6 +193,11 @@ def user_auth(request, p: Params) -> dict:
     return {key: details[key] for key in ("email", "access_level", "managed_flocks", "watched_flocks")}
 
 
+def _day(p: Params, name: str) -> date | None:
+    value = p.optional(name)
+    return selectors.parse_day(value, name) if value else None
+
+
 @v1_endpoint(
     "GET",
     params=[
@@ -204,17 +211,16 @@ def user_auth(request, p: Params) -> dict:
     success={"audit_trail": {"type": "array", "items": AUDIT_ENTRY}, **PAGE},
 )
 def audit_trail_fetch(request, p: Params) -> dict:
-    start, end = p.optional("start_date"), p.optional("end_date")
-    after_id = p.get("after_id")
+    start, end = _day(p, "start_date"), _day(p, "end_date")
+    if start and end and start > end:
+        raise InvalidInput("start_date is after end_date", field="start_date")
     entries = selectors.audit_entries(
         action_type=p.optional("action_filter"),
         search=p.optional("search_term"),
-        start=selectors.parse_day(start, "start_date") if start else None,
-        end=selectors.parse_day(end, "end_date") if end else None,
-        after_id=p.integer("after_id", 0) if after_id else None,
+        start=start,
+        end=end,
+        after_id=p.integer("after_id", 0) or None,
     )
-    if start and end and selectors.parse_day(start, "start_date") > selectors.parse_day(end, "end_date"):
-        raise InvalidInput("start_date is after end_date", field="start_date")
     page = selectors.keyset_page(
         entries, limit=p.integer("limit", 100, minimum=1, maximum=1000), cursor=p.optional("cursor")
     )
