@@ -143,3 +143,12 @@ def test_org_settings_refuse_users(make_user):
     assert signed_in(user).post(reverse("org_settings"), {"globally_enforce_2fa": "on"}).status_code == 403
     assert not OrgSetting.load().globally_enforce_2fa
     assert not Flock.objects.exclude(pk="flock:default").exists()
+
+
+def test_csv_cells_never_start_a_formula(admin, system):
+    flock_services.create_flock(system, '=HYPERLINK("http://evil")')
+    AuditEntry.objects.create(action_type="user_add", message="-2+3", target_label="=cmd@example.com")
+    response = signed_in(admin).get(reverse("audit_download", args=["csv"]))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert (rows[0]["message"], rows[0]["target"]) == ("'-2+3", "'=cmd@example.com")
+    assert rows[1]["message"] == 'Created flock =HYPERLINK("http://evil")'

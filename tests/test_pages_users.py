@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client, TestCase
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from page_helpers import assert_sent_to_login, request_overhead, signed_in
@@ -346,3 +348,15 @@ def test_forms_carry_csrf_tokens(ann, admin):
     assert ann.is_active
     body = client.get(reverse("user_detail", args=[ann.pk])).content.decode()
     assert body.count("<form") == body.count("csrfmiddlewaretoken")
+
+
+def test_profile_costs_the_same_queries_however_many_flocks_and_keys(admin_client, ann, django_assert_num_queries):
+    url = reverse("user_detail", args=[ann.pk])
+    with CaptureQueriesContext(connection) as bare:
+        admin_client.get(url)
+    for n in range(5):
+        FlockMembership.objects.create(user=ann, flock=Flock.objects.create(name=f"F{n}"), role="watcher")
+        WebAuthnCredential.objects.create(user=ann, name=f"Key {n}", credential_id=f"k{n}", public_key=b"x")
+    with django_assert_num_queries(len(bare)):
+        body = admin_client.get(url).content.decode()
+    assert "F4" in body and "Key 4" in body

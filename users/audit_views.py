@@ -17,6 +17,7 @@ from .errors import PortalError
 from .forms import AuditFilterForm
 
 ENTRIES_PER_PAGE = 50
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ["id", "timestamp", "action_type", "user", "target", "flock_id", "message", "user_ip"]
 
 
@@ -63,11 +64,17 @@ class _Echo:
         return value
 
 
+def _cell(value: object) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (names and e-mails come from users)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in FORMULA_STARTS else text
+
+
 def _csv(rows: Iterator[dict]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     for row in rows:
-        yield writer.writerow([row[column] if row.get(column) is not None else "" for column in CSV_COLUMNS])
+        yield writer.writerow([_cell(row[column]) for column in CSV_COLUMNS])
 
 
 def _json(rows: Iterator[dict]) -> Iterator[str]:
