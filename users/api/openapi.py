@@ -33,6 +33,7 @@ COMMON_ERRORS = {
     403: "the credentials' owner is not an active admin",
     405: "method not allowed",
     413: "request body over the documented limit (PORTAL_MAX_BODY_BYTES, 1 MiB by default)",
+    415: "a body in a media type the operation does not read",
     429: "too many failed authentication attempts from this address or for this user name",
 }
 V1_ERRORS = {404: "unknown user or flock", 409: "duplicate user, or the last active admin would be lost"}
@@ -45,7 +46,7 @@ def error_responses(error: dict, codes: Sequence[int], descriptions: dict[int, s
 
 @dataclass(frozen=True)
 class V1Param:
-    """One v1 parameter. ``kind``: string, integer, boolean, or list (comma-separated strings)."""
+    """One v1 parameter. ``kind``: string, email, integer, boolean, or list (comma-separated strings)."""
 
     name: str
     description: str
@@ -56,6 +57,8 @@ class V1Param:
     maximum: int | None = None
 
     def schema(self) -> dict:
+        if self.kind == "email":
+            return {"type": "string", "format": "email"}
         if self.kind == "boolean":
             return {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no"]}
         if self.kind == "integer":
@@ -112,7 +115,7 @@ def v1_schema(methods: Sequence[str], params: Sequence[V1Param], success: dict, 
 
 
 # Parameters several v1 endpoints share.
-EMAIL = V1Param("email", "E-mail address of the user.", required=True)
+EMAIL = V1Param("email", "E-mail address of the user.", required=True, kind="email")
 NOTE = V1Param("note", "Free text.", required=True)
 ACCESS_LEVEL = V1Param("access_level", "New access level.", required=True, enum=tuple(AccessLevel.values))
 FLOCK_ID = V1Param("flock_id", "Id of the flock (flock:…).", required=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import unicodedata
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +22,7 @@ from users.models import User
 
 from .common import IsActiveAdmin, V2Authentication, actor
 from .openapi import USER_NAME, V2_USER, v2_credentials, v2_schema
+from .parsers import StrictJSONParser
 
 CREDENTIAL_FIELDS = ("password", "token")
 
@@ -67,7 +67,7 @@ class V2View(APIView):
 
     authentication_classes = [V2Authentication]
     permission_classes = [IsActiveAdmin]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, NotFound):
