@@ -326,6 +326,7 @@ def test_users_see_only_their_own_profile(ann, bob):
     assert response.status_code == 200
     body = response.content.decode()
     assert "Recent activity" not in body and "Remove user" not in body
+    assert "night shift" not in body  # the note is the admins' own remark
     assert client.get(reverse("user_detail", args=[bob.pk])).status_code == 403
     assert client.get(reverse("user_detail", args=[99999])).status_code == 403
     assert client.post(reverse("user_summary_email", args=[bob.pk]), {"enabled": "0"}).status_code == 403
