@@ -7,9 +7,12 @@ checks this on the server before touching anything.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -24,7 +27,9 @@ from users.forms import add_service_error
 
 from . import services
 from .forms import FlockForm, FlockNoteForm, MemberForm, RenameForm
-from .models import Flock, FlockMembership, FlockRole
+from .models import NAME_MAX_LENGTH, Flock, FlockMembership, FlockRole
+
+FLOCKS_PER_PAGE = 50
 
 
 def _flock_for(request: HttpRequest, flock_id: str, *, manage: bool = False) -> tuple[Flock, str | None]:
@@ -50,7 +55,13 @@ def flock_list(request: HttpRequest) -> HttpResponse:
         flocks = flocks.filter(pk__in=mine.values("flock_id")).annotate(
             my_role=Subquery(mine.filter(flock=OuterRef("pk")).values("role")[:1])
         )
-    return render(request, "flocks/list.html", {"section": "flocks", "flocks": flocks})
+    search = request.GET.get("q", "").strip()[:NAME_MAX_LENGTH]
+    if search:
+        flocks = flocks.filter(name__icontains=search)
+    page = Paginator(flocks.order_by("name", "flock_id"), FLOCKS_PER_PAGE).get_page(request.GET.get("page"))
+    query = urlencode({"q": search}) if search else ""
+    context = {"section": "flocks", "page": page, "search": search, "query": query}
+    return render(request, "flocks/list.html", context)
 
 
 @admin_required

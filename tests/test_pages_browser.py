@@ -138,9 +138,10 @@ def test_admin_runs_a_users_life_cycle_from_the_browser(open_page):
     page.get_by_role("link", name="Users", exact=True).click()
     shot(page, "02-users")
     page.get_by_role("link", name="Flocks", exact=True).click()
+    shot(page, "06-flocks")
     page.get_by_role("link", name="Harbour office").click()
     expect(page.get_by_role("heading", name="Watchers 1")).to_be_visible()
-    shot(page, "06-flock")
+    shot(page, "06b-flock")
     page.get_by_role("link", name="Org settings").click()
     shot(page, "08-org-settings")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from page_helpers import assert_sent_to_login, signed_in
+from page_helpers import assert_sent_to_login, request_overhead, signed_in
 
 from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership
 from users.models import AuditEntry
@@ -43,14 +43,25 @@ def roles(flock):
 def test_admin_lists_flocks_with_member_counts(admin, flock, manager, watcher):
     response = signed_in(admin).get(reverse("flock_list"))
     assert response.status_code == 200
-    counts = {f.name: (f.manager_count, f.watcher_count) for f in response.context["flocks"]}
+    counts = {f.name: (f.manager_count, f.watcher_count) for f in response.context["page"]}
     assert counts == {"Cape Town": (1, 1), Flock.objects.get(pk=DEFAULT_FLOCK_ID).name: (0, 0)}
+
+
+def test_flock_list_searches_and_paginates(admin, django_assert_num_queries):
+    Flock.objects.bulk_create([Flock(name=f"Site {n:03}") for n in range(60)])
+    client = signed_in(admin)
+    response = client.get(reverse("flock_list"), {"q": "site"})
+    assert len(response.context["page"]) == 50 and response.context["page"].paginator.count == 60
+    with django_assert_num_queries(request_overhead(client) + 2):  # count, page with member counts
+        second = client.get(reverse("flock_list"), {"q": "site", "page": 2})
+    assert [f.name for f in second.context["page"]][-1] == "Site 059"
+    assert "q=site&amp;page=1" in second.content.decode()
 
 
 def test_users_list_only_their_flocks(watcher, outsider, flock):
     response = signed_in(watcher).get(reverse("flock_list"))
-    assert [(f.name, f.my_role) for f in response.context["flocks"]] == [("Cape Town", "watcher")]
-    assert list(signed_in(outsider).get(reverse("flock_list")).context["flocks"]) == []
+    assert [(f.name, f.my_role) for f in response.context["page"]] == [("Cape Town", "watcher")]
+    assert list(signed_in(outsider).get(reverse("flock_list")).context["page"]) == []
 
 
 def test_admin_creates_renames_notes_and_deletes(admin):
