@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -10,10 +11,18 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from users.twofactor.session import CHECKED_AT
 
-def signed_in(user) -> Client:
+
+def signed_in(user, *, checked_now: bool = False) -> Client:
+    """A client signed in as ``user``; ``checked_now`` as if they had just typed their password
+    (sensitive changes such as a new API token ask for that)."""
     client = Client()
     client.force_login(user)
+    if checked_now:
+        session = client.session
+        session[CHECKED_AT] = time.time()
+        session.save()
     return client
 
 

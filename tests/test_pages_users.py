@@ -257,7 +257,8 @@ def test_remove_user_after_confirmation(admin_client, admin, ann):
 
 
 def test_api_token_create_shown_once_and_revoke(ann):
-    client = signed_in(ann)
+    client = signed_in(ann, checked_now=True)
+    assert b"Create an API token?" in client.get(reverse("token_create", args=[ann.pk])).content
     response = client.post(reverse("token_create", args=[ann.pk]))
     assert response.status_code == 200
     token = response.context["token"]
@@ -272,10 +273,10 @@ def test_api_token_create_shown_once_and_revoke(ann):
     assert ann.api_token_index is None
 
 
-def test_admins_see_and_revoke_tokens_but_cannot_create_them_for_others(admin_client, ann, system):
+def test_admins_see_and_revoke_tokens_but_cannot_create_them_for_others(admin_client, admin, ann, system):
     services.issue_api_token(system, ann)
     assert b"Revoke token" in admin_client.get(reverse("user_detail", args=[ann.pk])).content
-    assert admin_client.post(reverse("token_create", args=[ann.pk])).status_code == 403
+    assert signed_in(admin, checked_now=True).post(reverse("token_create", args=[ann.pk])).status_code == 403
     admin_client.post(reverse("token_revoke", args=[ann.pk]))
     ann.refresh_from_db()
     assert not ann.api_token_hash
@@ -338,7 +339,15 @@ def test_users_see_only_their_own_profile(ann, bob):
 
 def test_actions_refuse_get(admin_client, ann):
     assert admin_client.get(reverse("user_active", args=[ann.pk])).status_code == 405
-    assert admin_client.get(reverse("token_create", args=[ann.pk])).status_code == 405
+    assert admin_client.get(reverse("user_flocks_assign", args=[ann.pk])).status_code == 405
+
+
+def test_a_new_api_token_needs_a_recent_sign_in_check(ann):
+    url = reverse("token_create", args=[ann.pk])
+    response = signed_in(ann).post(url)
+    assert response.status_code == 302 and response.url == f"{reverse('reauth')}?next={url}"
+    ann.refresh_from_db()
+    assert not ann.api_token_hash
 
 
 def test_forms_carry_csrf_tokens(ann, admin):

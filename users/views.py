@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from flocks import services as flock_services
 from flocks.models import Flock, FlockMembership
+from users.twofactor.decorators import recent_auth_required
 
 from . import selectors, services
 from .access import admin_required, ensure_may_open
@@ -304,13 +305,29 @@ def user_reset_webauthn(request: HttpRequest, user: User) -> None:
 
 @never_cache
 @login_required
-@require_POST
 def token_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """A personal API token: only its owner creates one, and sees it here once (never stored plain)."""
+    """A personal API token: only its owner creates one, after a recent password or factor check
+    (a stolen session cannot mint a lasting credential), and sees it here once (stored hashed)."""
     if request.user.pk != pk:
         raise PermissionDenied
-    token = services.issue_api_token(Actor.from_request(request), request.user)
-    return render(request, "users/token_created.html", {"section": "profile", "token": token, "person": request.user})
+    return _issue_token(request)
+
+
+@recent_auth_required
+def _issue_token(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method != "POST":
+        context = {
+            "section": "profile",
+            "title": "Create a new API token?" if user.api_token_index else "Create an API token?",
+            "question": "Your current token stops working at once." if user.api_token_index else "",
+            "button": "Create token",
+            "button_class": "primary",
+            "cancel_url": reverse("user_detail", args=[user.pk]),
+        }
+        return render(request, "confirm.html", context)
+    token = services.issue_api_token(Actor.from_request(request), user)
+    return render(request, "users/token_created.html", {"section": "profile", "token": token, "person": user})
 
 
 @confirmed_action(
