@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client(admin):
-    return signed_in(admin)
+    return signed_in(admin, checked_now=True)
 
 
 @pytest.fixture
@@ -243,6 +243,16 @@ def test_assign_to_unknown_flock_changes_nothing(admin_client, ann):
     assert response.status_code == 400
     assert response.context["assign_form"].errors["flocks"]
     assert not FlockMembership.objects.filter(user=ann).exists()
+
+
+@pytest.mark.parametrize("name", ["user_reset_totp", "user_reset_webauthn", "user_remove"])
+def test_taking_access_away_needs_a_recent_sign_in_check(admin, ann, name):
+    TOTPDevice.objects.create(user=ann, name="app", confirmed=True)
+    url = reverse(name, args=[ann.pk])
+    client = signed_in(admin)
+    for response in (client.get(url), client.post(url)):
+        assert response.status_code == 302 and response.url == f"{reverse('reauth')}?next={url}"
+    assert User.objects.filter(pk=ann.pk).exists() and TOTPDevice.objects.filter(user=ann).exists()
 
 
 def test_remove_user_after_confirmation(admin_client, admin, ann):

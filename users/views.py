@@ -239,19 +239,24 @@ def _names(flocks: list[Flock]) -> str:
 
 
 def confirmed_action(
-    *, title: str, question: str, button: str, self_allowed: bool = False, list_keys: bool = False
+    *,
+    title: str,
+    question: str,
+    button: str,
+    self_allowed: bool = False,
+    list_keys: bool = False,
+    recent_check: bool = False,
 ) -> Callable[[UserAction], Callable[..., HttpResponse]]:
-    """A destructive action: GET shows a confirmation page, POST does it."""
+    """A destructive action: GET shows a confirmation page, POST does it. With ``recent_check``
+    (taking away someone's access or factors) both ask for the admin's password or factor again
+    when their last check is stale, then come back to the confirmation page."""
 
     def decorate(action: UserAction) -> Callable[..., HttpResponse]:
         posted = user_action(self_allowed=self_allowed)(action)
 
-        @login_required
-        @wraps(action)
-        def view(request: HttpRequest, pk: int) -> HttpResponse:
+        def confirm_or_do(request: HttpRequest, pk: int) -> HttpResponse:
             if request.method == "POST":
                 return posted(request, pk)
-            ensure_may_open(request, pk, self_allowed=self_allowed)
             user = get_object_or_404(User.objects.prefetch_related("webauthn_credentials"), pk=pk)
             context = {
                 "section": "users",
@@ -264,6 +269,14 @@ def confirmed_action(
             }
             return render(request, "confirm.html", context)
 
+        checked = recent_auth_required(confirm_or_do) if recent_check else confirm_or_do
+
+        @login_required
+        @wraps(action)
+        def view(request: HttpRequest, pk: int) -> HttpResponse:
+            ensure_may_open(request, pk, self_allowed=self_allowed)
+            return checked(request, pk)
+
         return view
 
     return decorate
@@ -274,6 +287,7 @@ def confirmed_action(
     question="{user} loses access at once and is removed with their flock memberships. "
     "The audit log keeps their history. This cannot be undone.",
     button="Remove user",
+    recent_check=True,
 )
 def user_remove(request: HttpRequest, user: User) -> HttpResponse:
     services.remove_user(Actor.from_request(request), user)
@@ -286,6 +300,7 @@ def user_remove(request: HttpRequest, user: User) -> HttpResponse:
     question="Their authenticator app stops working for this portal; they enrol again at their next sign-in "
     "if 2FA is required.",
     button="Reset TOTP",
+    recent_check=True,
 )
 def user_reset_totp(request: HttpRequest, user: User) -> None:
     removed = services.disable_totp(Actor.from_request(request), user)
@@ -296,6 +311,7 @@ def user_reset_totp(request: HttpRequest, user: User) -> None:
     title="Reset WebAuthn of {user}?",
     question="All of their security keys are removed:",
     button="Remove security keys",
+    recent_check=True,
     list_keys=True,
 )
 def user_reset_webauthn(request: HttpRequest, user: User) -> None:
