@@ -13,9 +13,13 @@ where the server allows it; ``apt-get install wrk``) for each of:
 
 bcrypt runs at the real cost (12). The cache is Redis when REDIS_URL (or CACHE_URL)
 is set, else local memory per worker, so each worker pays bcrypt once per credential;
-a short warm-up before each measurement takes most of that one-off cost out of the
-figures (portal/gunicorn.py recycles workers every ~2000 requests, and a fresh worker
-with a local-memory cache pays bcrypt again: that shows in p99).
+a short warm-up before each measurement takes that one-off cost out of the figures.
+Workers are not recycled during the run (portal/gunicorn.py recycles them every
+~2000 requests; with a local-memory cache a fresh worker pays bcrypt once more).
+
+Requests per second depend on everything else the machine runs (wrk shares it);
+the workers' CPU time per request does not, so both are reported: "CPU capacity
+vs (a)" is how many authenticated requests a core serves per unauthenticated one.
 
     .venv/bin/python bench/auth_bench.py [--users 10000] [--seconds 10] [--rounds 3] [--connections 4]
 """
@@ -29,6 +33,7 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -56,6 +61,7 @@ class Result:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
+    server_cpu_ms: float  # worker CPU (user + system) per request
     errors: str
 
 
@@ -117,8 +123,11 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.P
         "PORTAL_BIND": f"127.0.0.1:{port}",
         "GUNICORN_LOG_LEVEL": "warning",
     }
+    # No worker recycling here (--max-requests 0): a recycled worker's start-up would
+    # land in whichever scenario happens to be running.
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:portal.gunicorn", "--max-requests", "0"]
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:portal.gunicorn", "portal.wsgi:application"],
+        [*command, "portal.wsgi:application"],
         cwd=ROOT,
         env=server_env,
         stdout=subprocess.DEVNULL,
@@ -148,14 +157,34 @@ def status_of(url: str, headers: dict[str, str]) -> int:
         return exc.code
 
 
-def run_wrk(url: str, headers: dict[str, str], seconds: int, connections: int) -> Result:
+def run_wrk(url: str, headers: dict[str, str], seconds: int, connections: int, server: subprocess.Popen) -> Result:
     command = ["wrk", "--latency", "-t", "1", "-c", str(connections), "-d", f"{seconds}s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
+    cpu_before = workers_cpu_seconds(server.pid)
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    cpu = workers_cpu_seconds(server.pid) - cpu_before
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     errors = re.search(r"Socket errors:.*", output)
-    return Result(rps, _percentile(output, "50"), _percentile(output, "99"), errors.group(0) if errors else "")
+    return Result(
+        rps,
+        _percentile(output, "50"),
+        _percentile(output, "99"),
+        cpu * 1000 / max(requests, 1),
+        errors.group(0) if errors else "",
+    )
+
+
+def workers_cpu_seconds(master_pid: int) -> float:
+    """CPU time used so far by the gunicorn workers (Linux /proc): unlike requests per
+    second, this does not depend on what else the machine is busy with."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    ticks = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(wrk_output: str, pct: str) -> float:
@@ -197,8 +226,8 @@ def main() -> None:
         for _ in range(args.rounds):
             for scenario in scenarios:
                 url = f"http://127.0.0.1:{port}{scenario.path}"
-                run_wrk(url, scenario.headers, 1, args.connections)  # warm-up: a fresh worker's first bcrypt
-                results[scenario.label].append(run_wrk(url, scenario.headers, args.seconds, args.connections))
+                run_wrk(url, scenario.headers, 1, args.connections, server)  # warm-up: a fresh worker's first bcrypt
+                results[scenario.label].append(run_wrk(url, scenario.headers, args.seconds, args.connections, server))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -215,14 +244,18 @@ def report(args: argparse.Namespace, cache: str, scenarios: list[Scenario], resu
         f"wrk 1 thread x {args.connections} connections, {args.rounds} interleaved rounds x {args.seconds} s "
         f"(median round shown), {os.cpu_count()} CPUs shared by server and wrk\n"
     )
-    baseline = median_round(results[scenarios[0].label]).requests_per_second
-    print("| scenario | status | req/s | p50 ms | p99 ms | vs (a) |")
-    print("|---|---|---|---|---|---|")
+    baseline = median_round(results[scenarios[0].label])
+    print("| scenario | status | req/s | p50 ms | p99 ms | req/s vs (a) | server CPU ms/req | CPU capacity vs (a) |")
+    print("|---|---|---|---|---|---|---|---|")
     for scenario in scenarios:
         result = median_round(results[scenario.label])
+        cpu = statistics.median(r.server_cpu_ms for r in results[scenario.label])
+        cpu_a = statistics.median(r.server_cpu_ms for r in results[scenarios[0].label])
         print(
             f"| {scenario.label} | {scenario.expected_status} | {result.requests_per_second:.0f} "
-            f"| {result.p50_ms:.2f} | {result.p99_ms:.2f} | {result.requests_per_second / baseline:.2f}x |"
+            f"| {result.p50_ms:.2f} | {result.p99_ms:.2f} "
+            f"| {result.requests_per_second / baseline.requests_per_second:.2f}x "
+            f"| {cpu:.3f} | {cpu_a / cpu:.2f}x |"
         )
     for scenario in scenarios:
         for result in results[scenario.label]:

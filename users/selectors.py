@@ -7,6 +7,7 @@ import binascii
 import functools
 import json
 import math
+import operator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -27,23 +28,31 @@ def users_with_details() -> QuerySet[User]:
     )
 
 
-@functools.cache
-def _select_where(columns: tuple[str, ...]) -> str:
-    """SELECT of every User column where any of ``columns`` equals its parameter.
-
-    Built once per process: compiling a queryset costs the ORM about ten times the
-    indexed lookup itself, and the API runs such lookups on every request. Column and
-    table names come from the model, never from input.
-    """
-    quote = connections[User.objects.db].ops.quote_name
-    fields = ", ".join(quote(field.column) for field in User._meta.concrete_fields)
-    where = " OR ".join(f"{quote(column)} = %s" for column in columns)
-    return f"SELECT {fields} FROM {quote(User._meta.db_table)} WHERE {where}"  # noqa: S608
-
-
 def users_where(columns: tuple[str, ...], values: list[str]) -> list[User]:
-    """Users with a unique column equal to its value (raw() still applies the field converters)."""
-    return list(User.objects.raw(_select_where(columns), values))
+    """Users whose ``columns[i]`` equals ``values[i]`` for any i (unique columns: 0 to len rows).
+
+    The API runs such a lookup on every request, and compiling a queryset costs the ORM
+    several times the indexed SELECT itself. So the ORM compiles it once per database
+    connection (its field converters are bound to the connection) and each call only runs
+    the SQL and builds the instances, with the ORM's own SQL and conversions.
+    """
+    connection = connections[User.objects.db]
+    compiled = connection.__dict__.setdefault("portal_user_lookups", {})
+    if columns not in compiled:
+        condition = functools.reduce(operator.or_, (Q(**{column: ""}) for column in columns))
+        compiler = User.objects.filter(condition).order_by().query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        assert len(params) == len(columns), sql
+        selected = [col for col, _, _ in compiler.select]
+        names = [col.target.attname for col in selected]
+        compiled[columns] = sql, compiler, compiler.get_converters(selected), names
+    sql, compiler, converters, names = compiled[columns]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
+    if converters:
+        rows = compiler.apply_converters(rows, converters)
+    return [User.from_db(connection.alias, names, row) for row in rows]
 
 
 def flock_ids(user: User, role: str) -> list[str]:

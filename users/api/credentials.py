@@ -2,12 +2,13 @@
 
 A token finds its user through the HMAC index; a user name through its unique
 column. bcrypt runs once; the success is then remembered in the shared cache
-under a keyed hash of the credential (never the secret itself), bound to the
-stored hash. Every request still loads the user, so a changed password or
-token, a disabled or demoted user is refused on the very next request, on every
-worker. Failures are counted per client address and per user name; past the
-limit the caller gets 429 until the window passes.
-"""
+under a keyed hash of the credential, as a keyed hash of the user and their
+stored bcrypt hash (the cache holds neither a secret nor a hash). Every request
+still reads the user's row, so a changed password or token, a disabled or
+demoted user is refused on the very next request, on every worker. A repeated
+credential costs one cache round trip and one indexed query. Failures are
+counted per client address and per user name; past the limit the caller gets
+429 until the window passes."""
 
 from __future__ import annotations
 
@@ -57,14 +58,16 @@ def _failure_keys(client: Client, name: str | None) -> list[str]:
     return keys
 
 
-def _check_throttle(client: Client, name: str | None) -> None:
-    """Refuse an address or user name over the limit; audit that once per key and window,
-    so a client hammering past the limit cannot flood the audit log."""
+def _check_throttle(client: Client, name: str | None, credential_key: str) -> str | None:
+    """Refuse an address or user name over the limit, auditing that once per key and window
+    so a client hammering past the limit cannot flood the audit log; otherwise return what
+    the cache remembers under ``credential_key`` (one cache round trip for both)."""
     limit, window = settings.API_AUTH_FAILURE_LIMIT, settings.API_AUTH_FAILURE_WINDOW
-    counts = cache.get_many(_failure_keys(client, name))
-    over = [key for key, count in counts.items() if count >= limit]
+    failure_keys = _failure_keys(client, name)
+    found = cache.get_many([*failure_keys, credential_key])
+    over = [key for key in failure_keys if found.get(key, 0) >= limit]
     if not over:
-        return
+        return found.get(credential_key)
     first_refusals = [cache.add(f"apithrottled:{key}", 1, window) for key in over]
     if any(first_refusals):
         _audit(client, name, "api_auth_throttled", "API authentication throttled for {}", client.ip)
@@ -94,15 +97,19 @@ def _printable(text: str, limit: int) -> str:
     return "".join(char if char.isprintable() else "\ufffd" for char in text[:limit])
 
 
-def _remembered(kind: str, secret_key_material: str, user: User, stored_hash: str, verify) -> bool:
-    """True when the credential matches ``stored_hash``: from the cache, else by bcrypt.
+def _credential_key(kind: str, material: str) -> str:
+    """Where a verified credential is remembered: a keyed digest, never the secret."""
+    return f"apicred:{keyed_digest('api-cred-' + kind, material)}"
 
-    Key and value are keyed digests: the cache holds neither the secret nor the hash,
-    and a value only matches while the user's stored hash is the one it was verified against.
+
+def _verified(key: str, remembered: str | None, user: User, stored_hash: str, verify) -> bool:
+    """True when the credential matches ``stored_hash``: as remembered, else by bcrypt.
+
+    The remembered value is a keyed digest of the user and the stored hash, so it only
+    matches while the user's stored hash is the one it was verified against.
     """
-    key = f"apicred:{keyed_digest('api-cred-' + kind, secret_key_material)}"
     binding = keyed_digest("api-cred-binding", f"{user.pk}:{stored_hash}")
-    if cache.get(key) == binding:
+    if remembered == binding:
         return True
     if verify():
         cache.set(key, binding, settings.API_CREDENTIAL_CACHE_SECONDS)
@@ -112,12 +119,13 @@ def _remembered(kind: str, secret_key_material: str, user: User, stored_hash: st
 
 def check_token(token: str, client: Client) -> User | None:
     """The user owning API token ``token``, or None (a failure is counted)."""
-    _check_throttle(client, None)
+    key = _credential_key("token", token)
+    remembered = _check_throttle(client, None, key)
     user = next(iter(users_where(("api_token_index",), [token_index(token)])), None) if token else None
     if (
         user is not None
         and user.api_token_hash
-        and _remembered("token", token, user, user.api_token_hash, lambda: bcrypt_check(token, user.api_token_hash))
+        and _verified(key, remembered, user, user.api_token_hash, lambda: bcrypt_check(token, user.api_token_hash))
     ):
         _touch_token(user)
         return user
@@ -127,7 +135,8 @@ def check_token(token: str, client: Client) -> User | None:
 
 def check_password(name: str, password: str, client: Client) -> User | None:
     """The user with user name (or e-mail) ``name`` and this password, or None."""
-    _check_throttle(client, name)
+    key = _credential_key("password", f"{name}\0{password}")
+    remembered = _check_throttle(client, name, key)
     user = None
     if name and "\x00" not in name:  # no user has a NUL in their name; PostgreSQL refuses it in queries
         candidates = users_where(("username", "email"), [name, name.lower()])
@@ -138,7 +147,7 @@ def check_password(name: str, password: str, client: Client) -> User | None:
         def verify() -> bool:
             return bcrypt_check(password, stored) if stored else user.check_password(password)
 
-        if _remembered("password", f"{user.pk}\0{password}", user, user.password, verify):
+        if _verified(key, remembered, user, user.password, verify):
             return user
     else:
         bcrypt_check(password, str(_DUMMY_HASH))
