@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -52,6 +53,11 @@ class ServiceErrorsAsMessages(admin.ModelAdmin):
         except PortalError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+
+# Portal users carry no groups or Django permissions (access_level is the only one), so
+# the auth app's Group admin would only confuse.
+admin.site.unregister(Group)
 
 
 @admin.register(User)
