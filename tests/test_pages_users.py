@@ -181,6 +181,16 @@ def test_disable_and_enable(admin_client, admin, ann):
     assert "Cannot disable the last active admin." in response.content.decode()
 
 
+@pytest.mark.parametrize("name", ["user_active", "user_summary_email"])
+def test_malformed_switches_are_400_and_change_nothing(admin_client, ann, name):
+    before = AuditEntry.objects.count()
+    for data in ({}, {"active": "yes", "enabled": "off"}):
+        response = admin_client.post(reverse(name, args=[ann.pk]), data)
+        assert response.status_code == 400 and b"Bad request" in response.content
+    ann.refresh_from_db()
+    assert ann.is_active and ann.summary_email_enabled and AuditEntry.objects.count() == before
+
+
 def test_reset_password_sends_mail(admin_client, ann):
     with TestCase.captureOnCommitCallbacks(execute=True):
         response = admin_client.post(reverse("user_reset_password", args=[ann.pk]), follow=True)

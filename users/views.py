@@ -11,7 +11,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.forms import Form
@@ -156,6 +156,14 @@ def user_action(*, self_allowed: bool = False) -> Callable[[UserAction], Callabl
     return decorate
 
 
+def _switch(request: HttpRequest, name: str) -> bool:
+    """An on/off button's value, "1" or "0"; anything else is a malformed request (400)."""
+    value = request.POST.get(name)
+    if value not in ("0", "1"):
+        raise BadRequest(f"{name} must be 0 or 1")
+    return value == "1"
+
+
 def _form_errors(request: HttpRequest, user: User, name: str, form: Form) -> HttpResponse:
     """Re-render the profile with ``form`` showing its errors next to its fields."""
     return _render_detail(request, _detail_user(user.pk), status=400, **{name: form})
@@ -194,14 +202,14 @@ def user_access_level(request: HttpRequest, user: User) -> HttpResponse | None:
 @user_action()
 def user_active(request: HttpRequest, user: User) -> None:
     """Enable or disable (``active`` = "1" or "0")."""
-    active = request.POST.get("active") == "1"
+    active = _switch(request, "active")
     services.set_active(Actor.from_request(request), user, active)
     messages.success(request, f"{'Enabled' if active else 'Disabled'} {user.label}.")
 
 
 @user_action(self_allowed=True)
 def user_summary_email(request: HttpRequest, user: User) -> None:
-    enabled = request.POST.get("enabled") == "1"
+    enabled = _switch(request, "enabled")
     services.set_summary_email(Actor.from_request(request), user, enabled)
     messages.success(request, f"Summary email {'on' if enabled else 'off'}.")
 
