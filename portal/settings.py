@@ -116,7 +116,7 @@ _cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default=""
 if _cache_url:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.PortalRedisCache",
             "LOCATION": _cache_url,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="portal"),
         }
