@@ -13,7 +13,7 @@ from page_helpers import assert_sent_to_login, request_overhead, signed_in
 
 from flocks.models import Flock, FlockMembership
 from users import services
-from users.models import AuditEntry, User, WebAuthnCredential
+from users.models import AuditEntry, OrgSetting, User, WebAuthnCredential
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +33,19 @@ def bob(make_user):
     return make_user("bob@example.com")
 
 
-def test_home_sends_admins_to_users_and_users_to_their_profile(client, admin_client, ann):
-    assert admin_client.get("/").url == reverse("user_list")
+def test_home_is_a_dashboard_for_admins_and_the_profile_for_users(
+    client, admin_client, ann, bob, system, django_assert_num_queries
+):
+    services.set_active(system, bob, False)
+    TOTPDevice.objects.create(user=ann, name="app", confirmed=True)
+    OrgSetting.load()  # its row exists on any installation that has had a request
+    # user counts, users without a factor, flocks, org settings, recent audit entries
+    with django_assert_num_queries(request_overhead(admin_client) + 5):
+        response = admin_client.get("/")
+    assert response.status_code == 200
+    assert response.context["counts"] == {"total": 3, "admins": 1, "disabled": 1, "tokens": 0}
+    assert response.context["without_factor"] == 1  # admin; bob is disabled
+    assert "Disabled user bob@example.com" in response.content.decode()
     assert signed_in(ann).get("/").url == reverse("user_detail", args=[ann.pk])
     assert_sent_to_login(client.get("/"), "/")
 

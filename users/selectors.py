@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connections
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from flocks.models import FlockMembership, FlockRole
 
 from .errors import InvalidInput
-from .models import AuditEntry, User, WebAuthnCredential
+from .models import AccessLevel, AuditEntry, User, WebAuthnCredential
 
 
 def users_with_details() -> QuerySet[User]:
@@ -244,6 +244,16 @@ def users_in_order(pks: list[int]) -> list[User]:
     """``users_with_details`` of these users, in the order given (2 queries)."""
     found = users_with_details().in_bulk(pks)
     return [found[pk] for pk in pks if pk in found]
+
+
+def user_counts() -> dict[str, int]:
+    """The dashboard's head counts, in one query."""
+    return User.objects.aggregate(
+        total=Count("pk"),
+        admins=Count("pk", filter=Q(access_level=AccessLevel.ADMIN)),
+        disabled=Count("pk", filter=Q(is_active=False)),
+        tokens=Count("pk", filter=Q(api_token_index__isnull=False)),
+    )
 
 
 def users_without_second_factor() -> QuerySet[User]:

@@ -38,17 +38,26 @@ from .forms import (
     UserFilterForm,
     add_service_error,
 )
-from .models import User, WebAuthnCredential
+from .models import AuditEntry, OrgSetting, User, WebAuthnCredential
 
 USERS_PER_PAGE = 50
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Admins land on the users list, everyone else on their own profile."""
-    if request.user.is_admin:
-        return redirect("user_list")
-    return redirect("user_detail", pk=request.user.pk)
+    """Admins land on a dashboard (head counts, the 2FA switch, recent activity); everyone
+    else on their own profile."""
+    if not request.user.is_admin:
+        return redirect("user_detail", pk=request.user.pk)
+    context = {
+        "section": "home",
+        "counts": selectors.user_counts(),
+        "without_factor": selectors.users_without_second_factor().count(),
+        "flock_count": Flock.objects.count(),
+        "org": OrgSetting.load(),
+        "audit_entries": list(AuditEntry.objects.order_by("-id")[:10]),
+    }
+    return render(request, "users/dashboard.html", context)
 
 
 @admin_required
