@@ -109,9 +109,14 @@ def user_add(request: HttpRequest) -> HttpResponse:
 def _detail_user(pk: int) -> User:
     """The user with 2FA flags and memberships (with flock names) in a fixed number of queries."""
     memberships = FlockMembership.objects.select_related("flock").order_by("flock__name")
-    queryset = selectors.users_with_details().prefetch_related(
-        Prefetch("memberships", queryset=memberships, to_attr="flock_memberships"),
-        Prefetch("webauthn_credentials", queryset=WebAuthnCredential.objects.all(), to_attr="keys"),
+    # These memberships carry their flock, so they replace the plain ones users_with_details prefetches.
+    queryset = (
+        selectors.users_with_details()
+        .prefetch_related(None)
+        .prefetch_related(
+            Prefetch("memberships", queryset=memberships, to_attr="flock_memberships"),
+            Prefetch("webauthn_credentials", queryset=WebAuthnCredential.objects.all(), to_attr="keys"),
+        )
     )
     return get_object_or_404(queryset, pk=pk)
 
