@@ -11,6 +11,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -84,26 +85,27 @@ def get_user_by_username(username: str) -> User:
     raise NotFound(f"User ({username}) does not exist.")
 
 
-def _ensure_not_last_admin(user: User, what: str) -> None:
-    """Refuse to remove, disable or demote the last active admin.
+def _locked(user: User, unless_last_admin: str = "") -> User:
+    """Re-read ``user`` under a row lock inside the current transaction.
 
-    Locks the active admin rows so two admins demoting each other at once are
-    serialised: the second sees the first's change and is refused.
+    With ``unless_last_admin`` (the action's verb) the active admins are locked by the
+    same query, in id order, and the action is refused if ``user`` is the last of them.
+    One query taking its locks in one order lets two admins demoting each other at once
+    queue instead of deadlocking; the second sees the first's change and is refused.
     """
-    if not (user.is_active and user.is_admin):
-        return
-    admins = list(
-        User.objects.select_for_update()
-        .filter(is_active=True, access_level=AccessLevel.ADMIN)
-        .values_list("pk", flat=True)
-    )
-    if not any(pk != user.pk for pk in admins):
-        raise Conflict(f"Cannot {what} the last active admin.")
-
-
-def _locked(user: User) -> User:
-    """Re-read ``user`` under a row lock inside the current transaction."""
-    return User.objects.select_for_update().get(pk=user.pk)
+    rows = User.objects.select_for_update().order_by("pk")
+    if unless_last_admin:
+        rows = rows.filter(Q(pk=user.pk) | Q(is_active=True, access_level=AccessLevel.ADMIN))
+    else:
+        rows = rows.filter(pk=user.pk)
+    rows = list(rows)
+    locked = next((row for row in rows if row.pk == user.pk), None)
+    if locked is None:
+        raise NotFound(f"User ({user.label}) does not exist.")
+    others = [row for row in rows if row.pk != user.pk and row.is_active and row.is_admin]
+    if unless_last_admin and locked.is_active and locked.is_admin and not others:
+        raise Conflict(f"Cannot {unless_last_admin} the last active admin.")
+    return locked
 
 
 def add_user(
@@ -251,9 +253,7 @@ def remove_note(actor: Actor, user: User) -> User:
 def set_access_level(actor: Actor, user: User, access_level: str) -> User:
     access_level = clean_access_level(access_level)
     with transaction.atomic():
-        user = _locked(user)
-        if access_level == AccessLevel.USER:
-            _ensure_not_last_admin(user, "demote")
+        user = _locked(user, unless_last_admin="demote" if access_level == AccessLevel.USER else "")
         before = user.access_level
         user.access_level = access_level
         user.save(update_fields=["access_level", "updated"])
@@ -271,9 +271,7 @@ def set_access_level(actor: Actor, user: User, access_level: str) -> User:
 def set_active(actor: Actor, user: User, active: bool) -> User:
     """Enable or disable a user; the summary mail follows the account's state."""
     with transaction.atomic():
-        user = _locked(user)
-        if not active:
-            _ensure_not_last_admin(user, "disable")
+        user = _locked(user, unless_last_admin="" if active else "disable")
         user.is_active = active
         user.summary_email_enabled = active
         user.save(update_fields=["is_active", "summary_email_enabled", "updated"])
@@ -284,8 +282,7 @@ def set_active(actor: Actor, user: User, active: bool) -> User:
 
 def remove_user(actor: Actor, user: User) -> None:
     with transaction.atomic():
-        user = _locked(user)
-        _ensure_not_last_admin(user, "remove")
+        user = _locked(user, unless_last_admin="remove")
         label = user.label
         record(actor, "user_remove", f"Removed user {label}", target=user)
         user.delete()
