@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import bcrypt
 import pytest
 from conftest import ADMIN_PASSWORD
 from django.contrib.auth import authenticate
+from django.db import connection
+from django.test import Client
 from v2_helpers import NO_BODY, basic, bearer, call
 
 from users import services
@@ -148,6 +151,34 @@ def test_create_existing_user_changes_nothing(as_admin, named):
     assert response.status_code == 403
     assert response.json() == {"user_exists": True}
     assert snapshot() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_of_one_name_make_one_user(admin):
+    """Four clients at once: one user, one audit entry, the others told it exists
+    (on PostgreSQL the loser can pass the existence check and hit the unique index)."""
+    barrier = threading.Barrier(4)
+    results = []
+
+    def create() -> None:
+        try:
+            barrier.wait()
+            response = call(
+                Client(), "POST", "users/racer", {"password": PASSWORD}, auth=basic("admin", ADMIN_PASSWORD)
+            )
+            results.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in results) == [200, 403, 403, 403]
+    assert [body for status, body in results if status == 403] == [{"user_exists": True}] * 3
+    assert User.objects.filter(username="racer").count() == 1
+    assert AuditEntry.objects.filter(action_type="user_add", target_label="racer").count() == 1
 
 
 def test_create_with_a_token_another_user_has(as_admin, named):
