@@ -1,0 +1,82 @@
+"""A real gunicorn (several worker processes) serving the test database, for races.
+
+Several processes with their own connections are what production has (several
+workers, several app servers); Django's live server is one process whose small
+listen backlog resets 50 simultaneous connections.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ARTIFACTS = BASE_DIR / "test-artifacts"  # gunicorn's log, to read when a race fails
+
+
+def test_database_url() -> str:
+    """The URL of the database the tests run on (the test database, not the configured one)."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    credentials = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(workers: int = 3, threads: int = 8, **env: str) -> Iterator[str]:
+    """Serve the portal on the test database; yields the base URL."""
+    port = free_port()
+    environment = os.environ | {
+        "DATABASE_URL": test_database_url(),
+        "PORTAL_BCRYPT_ROUNDS": "4",
+        "PORTAL_API_AUTH_FAILURE_LIMIT": "1000000000",
+        **env,
+    }
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
+        "portal.wsgi",
+    ]
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / f"gunicorn-{connection.vendor}.log", "ab")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, cwd=BASE_DIR, env=environment, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{url}/api/v2/status", timeout=5)
+                break
+            except requests.RequestException:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
