@@ -16,6 +16,7 @@ import schemathesis
 from conftest import ADMIN_PASSWORD
 from django.apps import apps
 from django.core.management import call_command
+from live_helpers import LIVE_DB, restore_migration_rows
 
 from users import services
 from users.models import AccessLevel, User
@@ -154,6 +155,7 @@ def database_dump() -> list[dict]:
 @pytest.fixture
 def live_setup(live_server, settings, admin, admin_token, system, make_user):
     settings.API_AUTH_FAILURE_LIMIT = 10**9
+    restore_migration_rows()
     make_user("dup@example.com", note="keep me")
     services.create_named_user(system, username="taken", password="long enough pass 1")
     plain = make_user("plain@example.com")
@@ -176,7 +178,7 @@ def _send(base: str, tokens: dict, bad: Bad) -> requests.Response:
     return requests.request(method, base + bad.path, data=bad.body or None, headers=headers, timeout=30)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@LIVE_DB
 def test_bad_requests_get_documented_errors_and_change_nothing(live_setup):
     base, tokens, raw_schema = live_setup
     schema = schemathesis.openapi.from_dict(raw_schema)

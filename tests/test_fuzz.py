@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from live_helpers import LIVE_DB, restore_migration_rows
 
 from flocks.models import Flock
 from users import services
@@ -27,8 +28,9 @@ CHECKS = (
 
 
 @pytest.mark.fuzz
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@LIVE_DB
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(live_server, settings, system, make_user):
+    restore_migration_rows()
     settings.API_AUTH_FAILURE_LIMIT = 10**9  # the fuzzer's bad credentials must not lock out its good ones
     admin = User.objects.create_superuser(username="fuzz-admin", email="fuzz-admin@example.com", password=None)
     token = services.issue_api_token(system, admin)

@@ -14,13 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from gunicorn_server import gunicorn
+from live_helpers import LIVE_DB, gunicorn
 
 from flocks.models import Flock, FlockMembership, FlockRole
 from users import services
 from users.models import AccessLevel, AuditEntry, User
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = LIVE_DB
 
 RACERS = 50
 

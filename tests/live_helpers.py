@@ -1,8 +1,14 @@
-"""A real gunicorn (several worker processes) serving the test database, for races.
+"""Helpers for tests against a running server: committed data, and a real gunicorn.
 
-Several processes with their own connections are what production has (several
-workers, several app servers); Django's live server is one process whose small
-listen backlog resets 50 simultaneous connections.
+``LIVE_DB`` marks a test whose data must be committed (a server reads it from
+another thread or process). Listing every app as ``available_apps`` makes the
+flush after the test skip re-creating content types, so a later test using
+``serialized_rollback`` can load its snapshot without unique-key clashes; rows
+made by data migrations (the default flock) are put back by ``migration_rows``.
+
+``gunicorn`` serves the test database with several worker processes, each with its
+own connections, as production does (Django's live server is one process whose
+small listen backlog resets 50 simultaneous connections).
 """
 
 from __future__ import annotations
@@ -17,11 +23,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 import requests
+from django.apps import apps
 from django.db import connection
+
+from flocks.models import DEFAULT_FLOCK_ID, Flock
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ARTIFACTS = BASE_DIR / "test-artifacts"  # gunicorn's log, to read when a race fails
+
+
+LIVE_DB = pytest.mark.django_db(transaction=True, available_apps=[app.name for app in apps.get_app_configs()])
+
+
+def restore_migration_rows() -> None:
+    """What the data migrations made, which a flush after an earlier test removed."""
+    Flock.objects.get_or_create(flock_id=DEFAULT_FLOCK_ID, defaults={"name": "Default Flock"})
 
 
 def test_database_url() -> str:
