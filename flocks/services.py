@@ -140,12 +140,35 @@ def remove_flock_note(actor: Actor, flock: Flock) -> Flock:
     return flock
 
 
+def _lock(row: User | Flock) -> None:
+    """Row-lock ``row`` for the transaction: one user's (one flock's) membership
+    changes then run one after the other (PostgreSQL; SQLite writes are serial anyway)."""
+    list(type(row).objects.select_for_update().filter(pk=row.pk).values_list("pk", flat=True))
+
+
+def _upsert_memberships(pairs: list[tuple[User, Flock]], role: str) -> None:
+    """Give each (user, flock) the ``role``, adding the membership if missing.
+
+    One INSERT … ON CONFLICT DO UPDATE: unlike read-then-write, two requests doing
+    this at once (while a third removes the row) can never collide on the unique key.
+    Rows go in key order, so two such statements cannot lock them in opposite orders.
+    """
+    pairs = sorted(pairs, key=lambda pair: (pair[0].pk, pair[1].pk))
+    FlockMembership.objects.bulk_create(
+        [FlockMembership(user=user, flock=flock, role=role) for user, flock in pairs],
+        update_conflicts=True,
+        unique_fields=["user", "flock"],
+        update_fields=["role"],
+    )
+
+
 def assign_user(actor: Actor, user: User, flocks: list[Flock], role: str) -> None:
     """Make ``user`` a ``role`` of each flock (a user has one role per flock)."""
     role = clean_role(role)
     with transaction.atomic():
+        _lock(user)
+        _upsert_memberships([(user, flock) for flock in flocks], role)
         for flock in flocks:
-            FlockMembership.objects.update_or_create(user=user, flock=flock, defaults={"role": role})
             record(
                 actor,
                 "user_assign_to_flock",
@@ -160,6 +183,7 @@ def unassign_user(actor: Actor, user: User, flocks: list[Flock], role: str) -> N
     """Remove ``user``'s ``role`` membership of each flock; other roles stay."""
     role = clean_role(role)
     with transaction.atomic():
+        _lock(user)
         for flock in flocks:
             FlockMembership.objects.filter(user=user, flock=flock, role=role).delete()
             record(
@@ -177,9 +201,9 @@ def set_flock_members(actor: Actor, flock: Flock, role: str, users: list[User]) 
     role = clean_role(role, "role")
     wanted = {user.pk for user in users}
     with transaction.atomic():
+        _lock(flock)
         FlockMembership.objects.filter(flock=flock, role=role).exclude(user_id__in=wanted).delete()
-        for user in users:
-            FlockMembership.objects.update_or_create(user=user, flock=flock, defaults={"role": role})
+        _upsert_memberships([(user, flock) for user in users], role)
         record(
             actor,
             f"flock_{role}s_set",

@@ -79,9 +79,11 @@ def test_fifty_v2_creates_of_one_user_make_exactly_one(server, admin_token):
 def test_concurrent_assign_and_unassign_leave_a_consistent_state(server, admin_token, make_user):
     make_user("member@example.com")
     flocks = [Flock.objects.create(name=f"Race {i}") for i in range(3)]
-    flock_ids = ",".join(flock.flock_id for flock in flocks)
+    in_order = ",".join(flock.flock_id for flock in flocks)
+    reversed_order = ",".join(flock.flock_id for flock in reversed(flocks))  # opposite lock orders
     calls = []
     for i in range(30):
+        flock_ids = in_order if i % 4 < 2 else reversed_order
         endpoint = "user/flock/assign" if i % 3 else "user/flock/unassign"
         role = FlockRole.MANAGER if i % 2 else FlockRole.WATCHER
         calls.append(
