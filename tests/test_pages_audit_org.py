@@ -43,6 +43,10 @@ def test_audit_log_newest_first(admin, history):
     ids = [entry.id for entry in response.context["page"].items]
     assert ids == sorted(ids, reverse=True) and len(ids) == 6
     assert "Assigned ann@example.com to flock Cape Town as watcher" in response.content.decode()
+    assert response.context["form"].fields["action_type"].choices == [
+        ("", "Any action"),
+        *((action, action) for action in ("flock_create", "user_add", "user_assign_to_flock", "user_disable")),
+    ]
 
 
 @pytest.mark.parametrize(
