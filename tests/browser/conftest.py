@@ -1,0 +1,115 @@
+"""Browser fixtures: Debian's headless Chromium driven by Playwright against pytest-django's live server.
+
+Reusable by any page test: ``page`` (a fresh browser context on the live server),
+``shot`` (numbered full-page screenshots under test-artifacts/), ``login`` (the
+real sign-in form, with a TOTP code when the user has an app) and
+``virtual_authenticator`` (Chromium's DevTools WebAuthn authenticator).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import Browser, Page, sync_playwright
+from twofactor_support import fresh_totp_code
+
+from users.models import User
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the
+# test body are still synchronous and safe.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"No Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium); bin/test does as root."
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server, settings) -> Iterator[Page]:
+    """A new browser context on the live server; WebAuthn trusts the live server's origin."""
+    settings.WEBAUTHN_ORIGIN = live_server.url
+    settings.WEBAUTHN_RP_ID = "localhost"
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def shot(page: Page, request) -> Callable[[str], Path]:
+    """``shot("login")`` saves test-artifacts/<test>/<nn>-login.png."""
+    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    counter = iter(range(1, 100))
+
+    def take(name: str) -> Path:
+        path = folder / f"{next(counter):02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+def sign_in(page: Page, user: User, password: str, totp_device: TOTPDevice | None = None, next_url: str = "/") -> None:
+    """Sign in through the real form; with ``totp_device`` the second step gets a fresh code."""
+    page.goto(f"/login/?next={next_url}")
+    page.fill("#id_login", user.username)
+    page.fill("#id_password", password)
+    page.click("form button[type=submit]")
+    if totp_device is not None:
+        page.wait_for_url("**/login/verify/")
+        page.fill("#id_code", fresh_totp_code(totp_device))
+        page.click("text=Verify")
+    page.wait_for_load_state()
+
+
+@pytest.fixture
+def login() -> Callable[..., None]:
+    """``login(page, user, password, totp_device=None, next_url="/")``: the real sign-in form."""
+    return sign_in
+
+
+@pytest.fixture
+def virtual_authenticator(page: Page) -> str:
+    """A CTAP2 platform authenticator with resident keys and user verification, added
+    before any navigator.credentials call (without one Chromium waits forever)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    result = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+            }
+        },
+    )
+    return result["authenticatorId"]
