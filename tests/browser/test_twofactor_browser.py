@@ -11,7 +11,9 @@ from twofactor_support import totp_code
 from users import services
 from users.models import User, WebAuthnCredential
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The live server needs committed data; serialized_rollback restores the migrations' rows (and keeps
+# later serialized_rollback tests from meeting the content types a plain flush re-creates).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PASSWORD = "a long and quiet river"
 
