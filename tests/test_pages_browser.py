@@ -19,7 +19,7 @@ from twofactor_support import fresh_totp_code
 from flocks.models import Flock, FlockMembership
 from users.models import AccessLevel, User
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "pages"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]

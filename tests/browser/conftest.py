@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connections
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, Page, sync_playwright
 from twofactor_support import fresh_totp_code
@@ -36,16 +37,36 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def _saved_test_database_state() -> dict[str, object]:
+    return {
+        alias: connections[alias]._test_serialized_contents
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
+
+
+def _restore_test_database_state(saved: dict[str, object]) -> None:
+    """Playwright's sync API switches execution contexts, and Django keeps connections per context:
+    the connection objects seen afterwards lack the test database's serialized contents, so later
+    ``serialized_rollback`` tests would start without the migrations' rows. Give them back."""
+    for alias, contents in saved.items():
+        connections[alias]._test_serialized_contents = contents
+
+
+@pytest.fixture(scope="module")
+def browser(django_db_setup) -> Iterator[Browser]:
+    """One Chromium per test module (closed after it, as only one sync Playwright may run at a time)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"No Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium); bin/test does as root."
         )
+    saved = _saved_test_database_state()
     with sync_playwright() as playwright:
+        _restore_test_database_state(saved)
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
+    _restore_test_database_state(saved)
 
 
 @pytest.fixture

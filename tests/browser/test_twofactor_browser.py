@@ -19,7 +19,7 @@ PASSWORD = "a long and quiet river"
 
 
 @pytest.fixture
-def ann(transactional_db) -> User:
+def ann() -> User:
     return User.objects.create_user("ann", "ann@example.com", PASSWORD)
 
 
