@@ -160,6 +160,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "users.twofactor.login_views.locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # the audit log records sign-ins
+AXES_SENSITIVE_PARAMETERS = ["username", "login", "ip_address", "password", "code"]  # masked in stored attempts
 # The client address is REMOTE_ADDR unless a trusted proxy header is named here
 # (e.g. HTTP_X_FORWARDED_FOR behind a reverse proxy); otherwise clients could forge it.
 AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("PORTAL_CLIENT_IP_HEADERS", default=["REMOTE_ADDR"])

@@ -197,3 +197,13 @@ def test_disabling_a_user_ends_their_sessions(client, ann, v1):
 def test_code_for_the_next_login_helper_skips_spent_steps(ann_totp):
     assert ann_totp.verify_token(fresh_totp_code(ann_totp))
     assert ann_totp.verify_token(fresh_totp_code(ann_totp))
+
+
+def test_stored_failed_attempts_hold_no_codes_or_passwords(client, ann, ann_totp):
+    from axes.models import AccessAttempt
+
+    client.post("/login/", {"login": "ann", "password": "secret guess"})
+    sign_in(client, "ann")
+    client.post("/login/verify/", {"action": "code", "code": "13572468"})
+    post_data = "".join(AccessAttempt.objects.values_list("post_data", flat=True))
+    assert "secret guess" not in post_data and "13572468" not in post_data and "ann" not in post_data

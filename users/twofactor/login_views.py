@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_otp.models import Device
 
@@ -42,6 +43,7 @@ def safe_next(request: HttpRequest, default: str = "") -> str:
 
 
 @never_cache
+@sensitive_post_parameters("password")
 def login_view(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request)
     if request.user.is_authenticated:
@@ -161,11 +163,13 @@ def _factor_page(request: HttpRequest, step: Step) -> HttpResponse:
 
 
 @never_cache
+@sensitive_post_parameters("code")
 def login_verify(request: HttpRequest) -> HttpResponse:
     return _factor_page(request, LOGIN)
 
 
 @never_cache
+@sensitive_post_parameters("password", "code")
 @login_required
 @enrolment_allowed
 def reauth(request: HttpRequest) -> HttpResponse:

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from users import services
@@ -208,6 +209,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@sensitive_post_parameters("new_password1", "new_password2")
 @login_required
 @recent_auth_required
 def password_change(request: HttpRequest) -> HttpResponse:
