@@ -12,6 +12,7 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 
 from users.twofactor.policy import enforcement_applies, has_second_factor
@@ -37,3 +38,7 @@ class PortalAdminSite(admin.AdminSite):
         if not request.user.is_staff:
             raise PermissionDenied
         return redirect_to_login(next_url, reverse("reauth"))
+
+    def password_change(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        """The portal's own page, which asks for a recent check and audits the change."""
+        return redirect("password_change")

@@ -108,3 +108,8 @@ def test_django_admin_login_goes_to_the_portal_login(client, ann):
     assert client.get("/django-admin/login/?next=/django-admin/").url == "/login/?next=/django-admin/"
     sign_in(client, "ann")
     assert client.get("/django-admin/login/?next=/django-admin/").status_code == 403
+
+
+def test_django_admin_password_change_is_the_portals_own(client, admin):
+    sign_in(client, "admin", ADMIN_PASSWORD)
+    assert client.get("/django-admin/password_change/").url == "/account/security/password/"
