@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -11,10 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from users.api.common import json_error
 
 API_PREFIX = "/api/"
+logger = logging.getLogger("django.request")
 
 
 class ApiBodyLimitMiddleware:
-    """Refuse API bodies over ``settings.API_MAX_BODY_BYTES`` with 413 JSON.
+    """Refuse API bodies over ``settings.API_MAX_BODY_BYTES`` with 413 JSON, and answer
+    any other fault under /api/ with a JSON 500.
 
     The declared Content-Length is checked before anything reads the body, so a
     huge upload costs nothing; Django's own limits (DATA_UPLOAD_MAX_MEMORY_SIZE,
@@ -39,7 +42,10 @@ class ApiBodyLimitMiddleware:
             return json_error(request, 400, f"Too many parameters: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}.")
         if isinstance(exception, SuspiciousOperation):
             return json_error(request, 400, "Bad request.")
-        return None
+        # Clients parse every API reply as JSON, so a fault is JSON even with DEBUG on
+        # (where Django would otherwise answer with its HTML debug page).
+        logger.error("Internal Server Error: %s", request.path, exc_info=exception)
+        return json_error(request, 500, "Internal server error.")
 
 
 def _declared_length(request: HttpRequest) -> int:

@@ -180,3 +180,23 @@ def test_nul_characters_are_refused_in_any_parameter(v1, refused, method, path, 
     params = {"filter_str": "x", "flock_id": "flock:default", "email": "admin@example.com", "note": "x"}
     params[name] = "a\x00b"
     refused(lambda: v1.send(method, path, **params), 400, f"Invalid {name}: must not contain NUL characters")
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_fault_inside_a_view_is_json_even_with_debug(client, admin_token, settings, monkeypatch, debug):
+    settings.DEBUG = debug
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("users.services.set_global_2fa", broken)
+    client.raise_request_exception = False
+    response = client.post(f"/api/v1/settings/usermanagement/globally_enforce_2fa/enable?auth_token={admin_token}")
+    assert response.status_code == 500
+    assert response.json() == {"result": "error", "message": "Internal server error."}
+
+
+def test_bare_v1_prefix_answers_in_the_v1_shape(client):
+    response = client.get("/api/v1")
+    assert response.status_code == 404
+    assert response.json() == {"result": "error", "message": "Not found."}

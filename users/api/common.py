@@ -31,7 +31,7 @@ FALSE_WORDS = {"false", "0", "no"}
 
 
 def is_v1(path: str) -> bool:
-    return path.startswith("/api/v1/")
+    return path == "/api/v1" or path.startswith("/api/v1/")
 
 
 def _throttled(exc: TooManyFailures) -> exceptions.Throttled:
