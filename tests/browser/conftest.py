@@ -1,6 +1,7 @@
 """Browser fixtures: Debian's headless Chromium driven by Playwright against pytest-django's live server.
 
-Reusable by any page test: ``page`` (a fresh browser context on the live server),
+Reusable by any page test: ``page`` / ``open_page`` (fresh browser contexts on the live
+server, failing the test on any CSP violation),
 ``shot`` (numbered full-page screenshots under test-artifacts/), ``login`` (the
 real sign-in form, with a TOTP code when the user has an app) and
 ``virtual_authenticator`` (Chromium's DevTools WebAuthn authenticator).
@@ -70,15 +71,34 @@ def browser(django_db_setup) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, live_server, settings) -> Iterator[Page]:
-    """A new browser context on the live server; WebAuthn trusts the live server's origin."""
+def open_page(browser: Browser, live_server, settings) -> Iterator[Callable[..., Page]]:
+    """``open_page(width=1280)``: a new browser context on the live server, one per person.
+
+    WebAuthn trusts the live server's origin. Any Content-Security-Policy violation the
+    browser reports fails the test: the pages must really satisfy the CSP.
+    """
     settings.WEBAUTHN_ORIGIN = live_server.url
     settings.WEBAUTHN_RP_ID = "localhost"
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    contexts, console = [], []
+
+    def open_page(width: int = 1280) -> Page:
+        context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 860})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.on("console", lambda message: console.append(message.text))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert [text for text in console if "Content Security Policy" in text or "Refused to" in text] == []
+
+
+@pytest.fixture
+def page(open_page: Callable[..., Page]) -> Page:
+    """One browser context on the live server (see ``open_page``)."""
+    return open_page()
 
 
 @pytest.fixture

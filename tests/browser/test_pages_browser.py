@@ -7,83 +7,39 @@ Screenshots of each page go to test-artifacts/pages/ (git-ignored) for people to
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from twofactor_support import fresh_totp_code
+from playwright.sync_api import Page, expect
 
 from flocks.models import Flock, FlockMembership
 from users.models import AccessLevel, User
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "pages"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 PASSWORD = "a long and unguessable passphrase"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the module. Playwright's event loop runs in the test thread, so Django's
-    async-safety check is lifted while it lives."""
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=[*CHROMIUM_ARGS, "--no-first-run"]
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def open_page(browser, live_server):
-    """A fresh browser context per person; CSP violations reported by the browser fail the test."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    contexts, console = [], []
-
-    def open_page(width: int = 1280) -> Page:
-        context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda message: console.append(message.text))
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-    assert [text for text in console if "Content Security Policy" in text or "Refused" in text] == []
+SHOTS.mkdir(parents=True, exist_ok=True)
 
 
 def shot(page: Page, name: str) -> None:
     page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
 
 
-def sign_in(page: Page, login: str, device: TOTPDevice | None = None) -> None:
-    page.goto("/login/")
-    page.get_by_label("User name or e-mail").fill(login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if device is not None:
-        page.get_by_label("Code").fill(fresh_totp_code(device))
-        page.get_by_role("button", name=re.compile("Verify|Confirm|Sign in|Continue")).first.click()
-
-
 def flash(page: Page) -> str:
     return page.locator(".messages").inner_text()
 
 
-def test_admin_runs_a_users_life_cycle_from_the_browser(open_page):
+def test_admin_runs_a_users_life_cycle_from_the_browser(open_page, login):
     admin = User.objects.create_superuser("root", "root@example.com", PASSWORD)
     device = TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)
     page = open_page()
 
     page.goto("/login/")
     shot(page, "01-sign-in")
-    sign_in(page, "root", device)
+    login(page, admin, PASSWORD, device)
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
     page.get_by_role("link", name="+ Add user").click()
@@ -147,13 +103,13 @@ def test_admin_runs_a_users_life_cycle_from_the_browser(open_page):
     shot(page, "08-org-settings")
 
     phone = open_page(width=390)
-    sign_in(phone, "root", device)
+    login(phone, admin, PASSWORD, device)
     shot(phone, "09-users-phone")
     phone.goto(f"/users/{walt.pk}/")
     shot(phone, "10-user-profile-phone")
 
 
-def test_a_watcher_sees_the_flock_but_cannot_change_it(open_page):
+def test_a_watcher_sees_the_flock_but_cannot_change_it(open_page, login):
     flock = Flock.objects.create(name="Harbour office", note="Sensors in the server room")
     manager = User.objects.create_user("mia", "mia@example.com", PASSWORD)
     watcher = User.objects.create_user("wes", "wes@example.com", PASSWORD, access_level=AccessLevel.USER)
@@ -161,7 +117,7 @@ def test_a_watcher_sees_the_flock_but_cannot_change_it(open_page):
     FlockMembership.objects.create(user=watcher, flock=flock, role="watcher")
     page = open_page()
 
-    sign_in(page, "wes@example.com")
+    login(page, watcher, PASSWORD)
     expect(page).to_have_url(re.compile(rf"/users/{watcher.pk}/$"))
     shot(page, "11-own-profile")
     page.get_by_role("button", name="Create API token").click()  # just signed in: no second check
