@@ -79,8 +79,9 @@ def get_user_by_email(email: str) -> User:
         raise NotFound(f"User ({email}) does not exist.") from None
 
 
-def get_user_by_username(username: str) -> User:
-    for user in selectors.users_where(("username",), [username]):
+def get_user_by_username(username: str, fields: tuple[str, ...] = ()) -> User:
+    """The user named ``username``, with only ``fields`` loaded when given (see ``users_where``)."""
+    for user in selectors.users_where(("username",), [username], fields):
         return user
     raise NotFound(f"User ({username}) does not exist.")
 

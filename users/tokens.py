@@ -1,5 +1,6 @@
 """API tokens: generation and the keyed index that finds a token's user."""
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -16,8 +17,14 @@ def generate_token() -> str:
 
 def keyed_digest(purpose: str, value: str) -> str:
     """HMAC-SHA256 of ``value`` under a key derived from SECRET_KEY for ``purpose``."""
-    key = hashlib.sha256(f"portal:{purpose}:{settings.SECRET_KEY}".encode()).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(_derived_key(purpose, settings.SECRET_KEY), value.encode(), "sha256").hex()
+
+
+@functools.lru_cache(maxsize=64)
+def _derived_key(purpose: str, secret_key: str) -> bytes:
+    """Derived once per purpose (API requests compute several digests each); keyed on the
+    secret too, so a changed SECRET_KEY derives new keys."""
+    return hashlib.sha256(f"portal:{purpose}:{secret_key}".encode()).digest()
 
 
 def token_index(token: str) -> str:

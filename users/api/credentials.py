@@ -29,6 +29,17 @@ from users.tokens import keyed_digest, token_index
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 AUDIT_LABEL_MAX = AuditEntry._meta.get_field("actor_label").max_length
 USER_AGENT_MAX = 1000
+# What a credential check and the requests after it read of the user; the rest of the row
+# (dates SQLite would parse, notes …) loads only if something asks for it.
+CHECKED_FIELDS = (
+    "username",
+    "email",
+    "password",
+    "access_level",
+    "is_active",
+    "api_token_hash",
+    "api_token_last_used",
+)
 # Checked against when a user name is unknown, so that answer costs as much as a wrong password.
 _DUMMY_HASH = SimpleLazyObject(lambda: bcrypt_hash("not a real password"))
 
@@ -121,7 +132,7 @@ def check_token(token: str, client: Client) -> User | None:
     """The user owning API token ``token``, or None (a failure is counted)."""
     key = _credential_key("token", token)
     remembered = _check_throttle(client, None, key)
-    user = next(iter(users_where(("api_token_index",), [token_index(token)])), None) if token else None
+    user = next(iter(users_where(("api_token_index",), [token_index(token)], CHECKED_FIELDS)), None) if token else None
     if (
         user is not None
         and user.api_token_hash
@@ -139,7 +150,7 @@ def check_password(name: str, password: str, client: Client) -> User | None:
     remembered = _check_throttle(client, name, key)
     user = None
     if name and "\x00" not in name:  # no user has a NUL in their name; PostgreSQL refuses it in queries
-        candidates = users_where(("username", "email"), [name, name.lower()])
+        candidates = users_where(("username", "email"), [name, name.lower()], CHECKED_FIELDS)
         user = next((c for c in candidates if c.username == name), candidates[0] if candidates else None)
     if user is not None and user.has_usable_password():
         stored = plain_bcrypt(user.password)

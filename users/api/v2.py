@@ -25,6 +25,7 @@ from .openapi import USER_NAME, V2_USER, v2_credentials, v2_schema
 from .parsers import StrictJSONParser
 
 CREDENTIAL_FIELDS = ("password", "token")
+DOCUMENT_FIELDS = ("username", "password", "api_token_hash")  # what user_document reads
 
 
 def user_document(user: User) -> dict:
@@ -55,11 +56,12 @@ def json_fields(request: Request, allowed: tuple[str, ...], required: tuple[str,
     return data
 
 
-def find_user(user_name: str) -> User:
-    """The user named ``user_name``; a name no user could have is a 400, not a query."""
+def find_user(user_name: str, fields: tuple[str, ...] = ()) -> User:
+    """The user named ``user_name`` (only ``fields`` loaded when given); a name no user
+    could have is a 400, not a query."""
     if len(user_name) > services.USERNAME_MAX_LENGTH or any(unicodedata.category(char) == "Cc" for char in user_name):
         raise InvalidInput("Invalid user_name", field="user_name")
-    return services.get_user_by_username(user_name)
+    return services.get_user_by_username(user_name, fields)
 
 
 class V2View(APIView):
@@ -110,7 +112,7 @@ class UserList(V2View):
 class UserDetail(V2View):
     @extend_schema(operation_id="v2_user_get", **v2_schema(V2_USER))
     def get(self, request: Request, user_name: str) -> Response:
-        return Response(user_document(find_user(user_name)))
+        return Response(user_document(find_user(user_name, DOCUMENT_FIELDS)))
 
     @extend_schema(operation_id="v2_user_create", **v2_schema(V2_USER, [409], v2_credentials("password")))
     def post(self, request: Request, user_name: str) -> Response:
