@@ -1,8 +1,18 @@
-"""Django's Redis cache backend, keeping its redis client instead of building one per call."""
+"""The portal's cache backends: Django's Redis and local-memory ones, minus per-call overhead."""
 
 from __future__ import annotations
 
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+
+class _PortableKeysUnchecked:
+    """Django checks every key, character by character, for what memcached would refuse
+    (a warning, never an error), which costs an API credential check more than the local
+    lookup. Neither backend here is memcached, so skip that check."""
+
+    def validate_key(self, key: str) -> None:
+        return None
 
 
 class _ReusingClient(RedisCacheClient):
@@ -20,7 +30,11 @@ class _ReusingClient(RedisCacheClient):
         return self._clients[index]
 
 
-class PortalRedisCache(RedisCache):
+class PortalLocMemCache(_PortableKeysUnchecked, LocMemCache):
+    pass
+
+
+class PortalRedisCache(_PortableKeysUnchecked, RedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = _ReusingClient

@@ -123,7 +123,7 @@ if _cache_url:
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "portal.cache.PortalLocMemCache"}}
 
 AUTH_USER_MODEL = "users.User"
 # Axes first: it refuses locked-out names and addresses before any password is checked.
