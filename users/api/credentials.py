@@ -22,6 +22,7 @@ from django.utils.functional import SimpleLazyObject
 
 from users.audit import Actor, record
 from users.hashers import bcrypt_check, bcrypt_hash, plain_bcrypt
+from users.lookup import user_named
 from users.models import AuditEntry, User
 from users.selectors import users_where
 from users.tokens import keyed_digest, token_index
@@ -148,10 +149,7 @@ def check_password(name: str, password: str, client: Client) -> User | None:
     """The user with user name (or e-mail) ``name`` and this password, or None."""
     key = _credential_key("password", f"{name}\0{password}")
     remembered = _check_throttle(client, name, key)
-    user = None
-    if name and "\x00" not in name:  # no user has a NUL in their name; PostgreSQL refuses it in queries
-        candidates = users_where(("username", "email"), [name, name.lower()], CHECKED_FIELDS)
-        user = next((c for c in candidates if c.username == name), candidates[0] if candidates else None)
+    user = user_named(name, CHECKED_FIELDS)
     if user is not None and user.has_usable_password():
         stored = plain_bcrypt(user.password)
 

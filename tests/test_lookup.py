@@ -1,0 +1,39 @@
+"""Every face resolves "user name or e-mail" to the same user."""
+
+import pytest
+
+from users.api.credentials import Client, check_password
+from users.errors import NotFound
+from users.lookup import find_user, user_named
+from users.models import User
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "a long and quiet river"
+
+
+@pytest.fixture
+def clash(db) -> tuple[User, User]:
+    """One user's e-mail is another user's user name (possible: v2 names are free-form)."""
+    by_email = User.objects.create_user("aaa", "zed@example.com", PASSWORD)
+    by_name = User.objects.create_user("zed@example.com", None, PASSWORD)
+    return by_email, by_name
+
+
+def test_a_user_name_wins_over_another_users_email(clash):
+    _, by_name = clash
+    assert user_named("zed@example.com") == by_name
+    assert find_user(" zed@example.com ") == by_name
+    assert check_password("zed@example.com", PASSWORD, Client(ip="127.0.0.1", user_agent="")) == by_name
+
+
+def test_an_email_finds_its_user_in_any_case(clash):
+    by_email, by_name = clash
+    by_name.delete()
+    assert user_named("ZED@example.com") == by_email
+
+
+def test_names_no_user_can_have_find_nobody(db):
+    assert user_named("") is None
+    assert user_named("a\x00b") is None
+    with pytest.raises(NotFound):
+        find_user("nobody")
