@@ -74,7 +74,6 @@ def prepare_environment() -> dict[str, str]:
         env["DATABASE_URL"] = f"sqlite:///{BENCH_DB}"
     env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     # Production settings, minus what a plain-HTTP loopback run cannot have.
-    env["DJANGO_DEBUG"] = "0"
     env.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     env["DJANGO_SECURE_SSL_REDIRECT"] = "0"
     env["DJANGO_STATIC_MANIFEST"] = "0"

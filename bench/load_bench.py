@@ -3,7 +3,7 @@
 Builds a fresh database (SQLite under var/bench/ unless --database-url names a
 throwaway one), seeds it with ``seed_demo`` (100,000 users, 1,000 flocks, about
 300,000 memberships by default) and times that, starts gunicorn in production mode
-(DJANGO_DEBUG=0, collected static files, 2 workers, loopback only), then:
+(PORTAL_PRODUCTION=1, collected static files, 2 workers, loopback only), then:
 
 1. measures each scale endpoint alone, one request at a time (users page, v1
    users/list, users/filter, flocks/list, v2 GET /users);
@@ -62,7 +62,7 @@ def prepare(args: argparse.Namespace) -> tuple[dict, dict]:
     WORK.mkdir(parents=True)
     env = os.environ | {
         "DATABASE_URL": args.database_url or f"sqlite:///{WORK / 'bench.sqlite3'}",
-        "DJANGO_DEBUG": "0",
+        "PORTAL_PRODUCTION": "1",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "0",  # plain http on loopback

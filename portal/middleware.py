@@ -1,4 +1,5 @@
-"""Request guards for the API that must run before any view reads the body."""
+"""Request guards that must run before any view reads the request, and the API's last
+line of defence: every reply under /api/ is JSON, and none is cached."""
 
 from __future__ import annotations
 
@@ -9,35 +10,47 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 
+from portal.encoding import is_strict_utf8_urlencoded
+from portal.errors import bad_request, is_api, too_large
 from users.api.common import json_error
 
-API_PREFIX = "/api/"
 logger = logging.getLogger("django.request")
+FORM = "application/x-www-form-urlencoded"
 
 
-class ApiBodyLimitMiddleware:
-    """Refuse API bodies over ``settings.API_MAX_BODY_BYTES`` with 413 JSON, and answer
-    any other fault under /api/ with a JSON 500.
+class RequestGuardMiddleware:
+    """Answer malformed requests with a clean 4xx before a view or Django's parser meets them.
 
-    The declared Content-Length is checked before anything reads the body, so a
-    huge upload costs nothing; Django's own limits (DATA_UPLOAD_MAX_MEMORY_SIZE,
-    DATA_UPLOAD_MAX_NUMBER_FIELDS), raised while a view parses, become JSON 413 /
-    400 instead of Django's HTML error page.
+    - A body declared larger than ``settings.API_MAX_BODY_BYTES``: 413, before anything reads it.
+    - Pages: a NUL or bytes that are not UTF-8 in the path, the query string or a form body,
+      too many form fields: 400 (the API checks its own parameters, after authentication,
+      in the order its contract documents).
+    - Under /api/: any fault becomes JSON (500 even with DEBUG on), and no reply is cached
+      (they carry tokens, hashes and user data).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(API_PREFIX) and _declared_length(request) > settings.API_MAX_BODY_BYTES:
-            return _too_large(request)
-        return self.get_response(request)
+        if _declared_length(request) > settings.API_MAX_BODY_BYTES:
+            return too_large(request, settings.API_MAX_BODY_BYTES)
+        if not is_api(request):
+            refusal = _page_refusal(request)
+            if refusal is not None:
+                return refusal
+        response = self.get_response(request)
+        if is_api(request):
+            response = _as_json(request, response)
+            if not response.has_header("Cache-Control"):
+                response["Cache-Control"] = "no-store"
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not request.path.startswith(API_PREFIX):
+        if not is_api(request):
             return None
         if isinstance(exception, RequestDataTooBig):
-            return _too_large(request)
+            return too_large(request, settings.API_MAX_BODY_BYTES)
         if isinstance(exception, TooManyFieldsSent):
             return json_error(request, 400, f"Too many parameters: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}.")
         if isinstance(exception, SuspiciousOperation):
@@ -48,13 +61,40 @@ class ApiBodyLimitMiddleware:
         return json_error(request, 500, "Internal server error.")
 
 
+def _as_json(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """An error some framework view answered in HTML (a 405 of the docs page, say) becomes
+    the version's JSON error with the same status and protocol headers."""
+    if response.status_code < 400 or response.get("Content-Type", "").startswith("application/json"):
+        return response
+    replacement = json_error(request, response.status_code, f"{response.reason_phrase}.")
+    for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+        if response.has_header(header):
+            replacement[header] = response[header]
+    return replacement
+
+
+def _page_refusal(request: HttpRequest) -> HttpResponse | None:
+    """400 for what no page can use; the form body is parsed here, once, so its limits
+    answer cleanly instead of surfacing inside the CSRF check as a logged traceback."""
+    query = request.META.get("QUERY_STRING", "")
+    if "\x00" in request.path or "%00" in query or not is_strict_utf8_urlencoded(query):
+        return bad_request(request, "The address contains characters the portal does not accept.")
+    if request.method != "POST":
+        return None
+    try:
+        if request.content_type == FORM and not is_strict_utf8_urlencoded(request.body):
+            return bad_request(request, "The form was not sent as valid UTF-8.")
+        request.POST  # noqa: B018 - parse now, inside this try
+    except RequestDataTooBig:
+        return too_large(request, settings.API_MAX_BODY_BYTES)
+    except TooManyFieldsSent:
+        return bad_request(request, f"The form has too many fields (at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}).")
+    return None
+
+
 def _declared_length(request: HttpRequest) -> int:
     """Content-Length as Django reads it (a malformed value counts as no body)."""
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0
-
-
-def _too_large(request: HttpRequest) -> HttpResponse:
-    return json_error(request, 413, f"Request body too large: at most {settings.API_MAX_BODY_BYTES} bytes.")

@@ -28,13 +28,19 @@ def _dev_secret_key() -> str:
     return path.read_text().strip()
 
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Django's debug pages show settings and the environment: only when asked for by name.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Production hardening (a required secret key, HTTPS redirect, secure cookies, HSTS, hashed
+# static files) follows its own switch, so a trial install on loopback runs without DEBUG
+# over plain http and shows the portal's own error pages.
+PRODUCTION = env.bool("PORTAL_PRODUCTION", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
+    if PRODUCTION:
         # Several app servers must share one key (sessions, tokens' keyed index): never invent one.
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0.")
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when PORTAL_PRODUCTION=1.")
     SECRET_KEY = _dev_secret_key()
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -59,7 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "portal.middleware.ApiBodyLimitMiddleware",
+    "portal.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,6 +80,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "portal.urls"
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
+# Should DEBUG be turned on, its reports still mask every value that can carry a credential.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.errors.CredentialMaskingFilter"
 WSGI_APPLICATION = "portal.wsgi.application"
 APPEND_SLASH = False
 
@@ -161,9 +170,11 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "users.twofactor.login_views.locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # the audit log records sign-ins
 AXES_SENSITIVE_PARAMETERS = ["username", "login", "ip_address", "password", "code"]  # masked in stored attempts
-# The client address is REMOTE_ADDR unless a trusted proxy header is named here
-# (e.g. HTTP_X_FORWARDED_FOR behind a reverse proxy); otherwise clients could forge it.
-AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("PORTAL_CLIENT_IP_HEADERS", default=["REMOTE_ADDR"])
+AXES_CLIENT_IP_CALLABLE = "portal.client_ip.client_ip"
+# Which X-Forwarded-For entries to believe: a number of proxy hops in front of the app
+# servers, or the proxies' networks ("10.0.0.0/8,127.0.0.1"). Empty: REMOTE_ADDR is the
+# client (a client could forge the header).
+PORTAL_TRUSTED_PROXIES = env.str("PORTAL_TRUSTED_PROXIES", default="")
 
 # Second factors. TOTP codes: django-otp's replay check, one step of drift, growing delays
 # after wrong codes. WebAuthn: the relying party the browser checks keys against.
@@ -188,24 +199,26 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # development and tests find the files where they are, no collectstatic needed.
 _static_backend = (
     "whitenoise.storage.CompressedManifestStaticFilesStorage"
-    if env.bool("DJANGO_STATIC_MANIFEST", default=not DEBUG)
+    if env.bool("DJANGO_STATIC_MANIFEST", default=PRODUCTION)
     else "django.contrib.staticfiles.storage.StaticFilesStorage"
 )
+# Outside production whitenoise serves the source folders directly (no collectstatic needed).
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": _static_backend},
 }
 
-# HTTPS and browser protections. Defaults are strict when DEBUG is off; `check --deploy`
+# HTTPS and browser protections. Defaults are strict in production; `check --deploy`
 # reports no warnings with them. Behind a TLS-terminating proxy set
 # DJANGO_SECURE_PROXY_SSL_HEADER=1 (the proxy must set X-Forwarded-Proto).
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
 if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=PRODUCTION)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -242,7 +255,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "users.api.parsers.StrictJSONParser",
-        "rest_framework.parsers.FormParser",
+        "users.api.parsers.StrictFormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": None,
@@ -283,6 +296,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_tokens": {"()": "portal.logs.RedactTokens"}},
+    "formatters": {
+        "server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]},
+        # runserver's request lines ("GET /api/v1/ping?auth_token=… 200"), tokens masked.
+        "server": {"class": "logging.StreamHandler", "filters": ["redact_tokens"], "formatter": "server"},
+    },
+    "loggers": {"django.server": {"handlers": ["server"], "level": "INFO", "propagate": False}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
 }

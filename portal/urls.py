@@ -3,12 +3,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
+from portal import converters  # noqa: F401 - registers <id:…> and <flock_id:…> for every URL map
 from portal.api_docs import ApiDocsView
 from users.api.common import json_error
 
 
+@csrf_exempt  # the APIs take no cookies: an unknown path is a 404 for every method
 def api_not_found(request, rest: str = ""):
     return json_error(request, 404, "Not found.")
 

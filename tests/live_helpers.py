@@ -59,14 +59,8 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(workers: int = 3, threads: int = 8, **env: str) -> Iterator[str]:
-    """Serve the portal on the test database; yields the base URL."""
+    """Serve the portal on the test database with gunicorn; yields the base URL."""
     port = free_port()
-    environment = os.environ | {
-        "DATABASE_URL": test_database_url(),
-        "PORTAL_BCRYPT_ROUNDS": "4",
-        "PORTAL_API_AUTH_FAILURE_LIMIT": "1000000000",
-        **env,
-    }
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "--bind",
@@ -79,8 +73,30 @@ def gunicorn(workers: int = 3, threads: int = 8, **env: str) -> Iterator[str]:
         "warning",
         "portal.wsgi",
     ]
+    with _serving(command, port, "gunicorn", env) as url:
+        yield url
+
+
+@contextmanager
+def runserver(**env: str) -> Iterator[str]:
+    """Serve the portal on the test database as ``bin/serve`` does (runserver, no settings
+    beyond the environment given); yields the base URL."""
+    port = free_port()
+    command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    with _serving(command, port, "runserver", env) as url:
+        yield url
+
+
+@contextmanager
+def _serving(command: list[str], port: int, name: str, env: dict[str, str]) -> Iterator[str]:
+    environment = os.environ | {
+        "DATABASE_URL": test_database_url(),
+        "PORTAL_BCRYPT_ROUNDS": "4",
+        "PORTAL_API_AUTH_FAILURE_LIMIT": "1000000000",
+        **env,
+    }
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / f"gunicorn-{connection.vendor}.log", "ab")  # noqa: SIM115 - closed below
+    log = open(ARTIFACTS / f"{name}-{connection.vendor}.log", "ab")  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, cwd=BASE_DIR, env=environment, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -91,7 +107,7 @@ def gunicorn(workers: int = 3, threads: int = 8, **env: str) -> Iterator[str]:
                 break
             except requests.RequestException:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start") from None
+                    raise RuntimeError(f"{name} did not start") from None
                 time.sleep(0.2)
         yield url
     finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from dataclasses import dataclass, field
 from io import StringIO
 
@@ -22,6 +23,7 @@ from users import services
 from users.models import AccessLevel, User
 
 HUGE = 2 * 1024 * 1024  # over the 1 MiB API limit
+DEEP = b"[" * 100_000 + b"]" * 100_000  # past Python's recursion limit, under the size limit
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 V2_USER = "/api/v2/users/{user_name}"
@@ -70,6 +72,11 @@ CORPUS = [
         content_type=JSON,
     ),
     _v1("v1 XML body", "user/add", 415, body=b"<user email='x@example.com'/>", content_type="text/xml"),
+    _v1("v1 JSON nested 100,000 deep", "user/add", 400, body=DEEP, content_type=JSON),
+    _v1("v1 JSON nested 100,000 deep, no token", "ping", 401, method="GET", body=DEEP, content_type=JSON, auth="none"),
+    _v1("v1 note of invalid UTF-8", "user/note/add", 400, body=b"email=dup%40example.com&note=%ED%A0%80"),
+    _v1("v1 query of invalid UTF-8", "users/filter", 400, query="filter_str=%ff%fe", method="GET"),
+    _v1("v1 huge integer", "users/list", 400, query="limit=" + "9" * 40, method="GET"),
     _v1("v1 huge body", "user/add", 413, body=b"email=huge%40example.com&access_level=user&note=" + b"x" * HUGE),
     # unicode and control characters in e-mails, notes and names
     _v1("v1 e-mail with BEL", "user/add", 400, body=b"email=ann\x07@example.com&access_level=user"),
@@ -115,6 +122,7 @@ CORPUS = [
     _v1("v1 wrong method", "user/add", 405, send_method="GET"),
     # v2
     _v2("v2 not JSON", "users/newbie", 400, body=b"password=hunter2", content_type=JSON),
+    _v2("v2 JSON nested 100,000 deep", "users/newbie", 400, body=DEEP),
     _v2("v2 number for password", "users/newbie", 400, body=b'{"password": 123}'),
     _v2("v2 lone surrogate", "users/newbie", 400, body=b'{"password": "\\ud800\\udc00\\ud800"}'),
     _v2("v2 unknown field", "users/newbie", 400, body=b'{"password": "long enough pass 1", "admin": true}'),
@@ -179,8 +187,9 @@ def _send(base: str, tokens: dict, bad: Bad) -> requests.Response:
 
 
 @LIVE_DB
-def test_bad_requests_get_documented_errors_and_change_nothing(live_setup):
+def test_bad_requests_get_documented_errors_and_change_nothing(live_setup, caplog):
     base, tokens, raw_schema = live_setup
+    caplog.set_level(logging.WARNING)
     schema = schemathesis.openapi.from_dict(raw_schema)
     requests.get(f"{base}/api/v1/ping", headers={"X-Canary-Auth-Token": tokens["token"]}, timeout=30)
     before = database_dump()
@@ -197,6 +206,8 @@ def test_bad_requests_get_documented_errors_and_change_nothing(live_setup):
         else:
             assert body.get("message") or "user_exists" in body, bad.name
     assert database_dump() == before
+    faults = [record for record in caplog.records if record.exc_info or record.levelno >= logging.ERROR]
+    assert [record.getMessage() for record in faults] == []
     good = _v1("a good request", "user/note/add", 200, body=b"email=dup%40example.com&note=changed")
     assert _send(base, tokens, good).status_code == 200
     assert database_dump() != before  # the dump does see changes
@@ -207,7 +218,7 @@ def test_corpus_covers_what_the_fuzzer_cannot_send():
     statuses = {bad.status for bad in CORPUS}
     assert {400, 401, 403, 404, 405, 409, 413, 415} <= statuses
     names = " ".join(bad.name for bad in CORPUS)
-    for topic in ("JSON", "huge", "NUL", "RTL", "accents", "duplicated", "surrogate"):
+    for topic in ("JSON", "huge", "NUL", "RTL", "accents", "duplicated", "surrogate", "nested", "UTF-8"):
         assert topic in names
 
 

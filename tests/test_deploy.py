@@ -13,7 +13,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     """Run manage.py in a fresh interpreter, so settings are read from this environment."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")} | env
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_"))} | env
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
@@ -25,7 +25,7 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 PRODUCTION = {
-    "DJANGO_DEBUG": "0",
+    "PORTAL_PRODUCTION": "1",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "portal.example.com",
     "DJANGO_CSRF_TRUSTED_ORIGINS": "https://portal.example.com",
@@ -43,7 +43,7 @@ def test_production_without_secret_key_fails_loudly():
     env = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_SECRET_KEY"}
     result = _manage("check", **env)
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0" in result.stderr
+    assert "DJANGO_SECRET_KEY must be set when PORTAL_PRODUCTION=1" in result.stderr
 
 
 def test_development_check_deploy_does_warn():
@@ -51,6 +51,14 @@ def test_development_check_deploy_does_warn():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_DEBUG="1")
     assert result.returncode != 0
     assert "security.W018" in result.stderr  # DEBUG on
+
+
+def test_debug_is_off_unless_asked_for_by_name():
+    """A trial install (no settings at all) runs without Django's debug pages."""
+    result = _manage(
+        "shell", "-v", "0", "-c", "from django.conf import settings; print(settings.DEBUG, settings.PRODUCTION)"
+    )
+    assert result.stdout.split() == ["False", "False"], result.stderr
 
 
 @pytest.mark.django_db

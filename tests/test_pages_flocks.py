@@ -197,4 +197,4 @@ def test_outsiders_and_visitors_cannot_see_a_flock(client, outsider, flock):
     assert_sent_to_login(client.get(url), url)
     assert_sent_to_login(client.get(reverse("flock_list")), reverse("flock_list"))
     assert signed_in(outsider).get(reverse("flock_add")).status_code == 403
-    assert signed_in(outsider).get(reverse("flock_detail", args=["flock:nope"])).status_code == 404
+    assert signed_in(outsider).get(reverse("flock_detail", args=["flock:" + "0" * 32])).status_code == 404

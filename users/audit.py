@@ -7,6 +7,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from portal.client_ip import client_ip
+
 from .models import AuditEntry, User
 
 
@@ -26,7 +28,7 @@ class Actor:
             user = None
         return cls(
             user=user,
-            ip=request.META.get("REMOTE_ADDR") or None,
+            ip=client_ip(request) or None,
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:1000],
             label=user.label if user else "",
         )

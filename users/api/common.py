@@ -16,6 +16,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from portal.encoding import is_strict_utf8_urlencoded
 from users.audit import Actor
 from users.errors import InvalidInput, PortalError
 from users.models import User
@@ -122,6 +123,8 @@ class Params:
 
     def __init__(self, request) -> None:
         self._query = request.query_params
+        if not is_strict_utf8_urlencoded(request.META.get("QUERY_STRING", "")):
+            raise InvalidInput("Malformed query string: not valid UTF-8")
         try:
             self._body = request.data
         except exceptions.ParseError as exc:

@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from portal.client_ip import client_ip
 from users.audit import Actor, record
 from users.hashers import bcrypt_check, bcrypt_hash, plain_bcrypt
 from users.lookup import user_named
@@ -60,7 +61,7 @@ class Client:
 
     @classmethod
     def from_request(cls, request) -> Client:
-        return cls(ip=request.META.get("REMOTE_ADDR", ""), user_agent=request.META.get("HTTP_USER_AGENT", ""))
+        return cls(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""))
 
 
 def _failure_keys(client: Client, name: str | None) -> list[str]:

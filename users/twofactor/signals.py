@@ -12,6 +12,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from portal.client_ip import client_ip
 from users.audit import Actor, record
 from users.models import User
 
@@ -20,7 +21,7 @@ def _anonymous(request: HttpRequest | None, label: str) -> Actor:
     if request is None:
         return Actor(label=label)
     return Actor(
-        ip=request.META.get("REMOTE_ADDR") or None,
+        ip=client_ip(request) or None,
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:1000],
         label=label,
     )
