@@ -26,7 +26,7 @@ class Command(BaseCommand):
         counts = {"reencrypted": 0, "current": 0, "unreadable": 0}
         unreadable: list[str] = []
         with transaction.atomic():
-            devices = EncryptedTOTPDevice.objects.select_for_update().select_related("user").order_by("pk")
+            devices = EncryptedTOTPDevice.objects.select_for_update(of=("self",)).select_related("user").order_by("pk")
             for device in devices:
                 secret, current = self._read(device)
                 if secret is None:
