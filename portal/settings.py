@@ -40,6 +40,7 @@ if not SECRET_KEY:
         # Several app servers must share one key (sessions, tokens' keyed index): never invent one.
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when PORTAL_PRODUCTION=1.")
     SECRET_KEY = _dev_secret_key()
+# Old keys still accepted during a rotation (sessions, signatures, encrypted TOTP secrets); see README.
 SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

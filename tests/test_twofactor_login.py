@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from twofactor_support import fresh_totp_code, totp_code
 
 from users import services
 from users.models import AuditEntry, User
 from users.twofactor import recovery
+from users.twofactor.totp_device import EncryptedTOTPDevice
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +23,8 @@ def ann(db) -> User:
 
 
 @pytest.fixture
-def ann_totp(ann) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=ann, name="app", confirmed=True)
+def ann_totp(ann) -> EncryptedTOTPDevice:
+    return EncryptedTOTPDevice.objects.create(user=ann, name="app", confirmed=True)
 
 
 def sign_in(client: Client, login: str, password: str = PASSWORD, **extra):

@@ -12,12 +12,19 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from soft_webauthn import SoftWebauthnDevice
 from webauthn.helpers import base64url_to_bytes
 
+from users.twofactor.totp_device import EncryptedTOTPDevice
+
 ORIGIN = "http://localhost:8123"
+
+
+def app_secret(device: TOTPDevice) -> bytes:
+    """The secret the user's app holds, decrypted the way the portal does (the stored key is sealed)."""
+    return EncryptedTOTPDevice.objects.get(pk=device.pk).bin_key
 
 
 def totp_code(device: TOTPDevice, steps_ahead: int = 0) -> str:
     """The code the user's app would show now (or ``steps_ahead`` steps later)."""
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp = TOTP(app_secret(device), device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() + steps_ahead * device.step
     return f"{totp.token():0{device.digits}d}"
 
@@ -25,7 +32,7 @@ def totp_code(device: TOTPDevice, steps_ahead: int = 0) -> str:
 def fresh_totp_code(device: TOTPDevice) -> str:
     """A code django-otp has not seen yet: the next step when this one was already used."""
     device.refresh_from_db()
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp = TOTP(app_secret(device), device.step, device.t0, device.digits, device.drift)
     totp.time = time.time()
     ahead = 1 if totp.t() <= device.last_t else 0
     return totp_code(device, ahead)

@@ -10,6 +10,7 @@ from twofactor_support import totp_code
 
 from users import services
 from users.models import User, WebAuthnCredential
+from users.twofactor.totp_device import EncryptedTOTPDevice
 
 # The live server needs committed data; serialized_rollback restores the migrations' rows (and keeps
 # later serialized_rollback tests from meeting the content types a plain flush re-creates).
@@ -27,7 +28,7 @@ def enrol_totp_in_page(page: Page, user: User, shot) -> None:
     page.click("text=Set up authenticator app")
     expect(page.locator(".qr svg")).to_be_visible()
     shot("totp-setup")
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = EncryptedTOTPDevice.objects.get(user=user, confirmed=False)
     assert page.get_by_test_id("totp-secret").inner_text().replace(" ", "") in device.config_url
     page.fill("#id_code", totp_code(device))
     page.click("text=Confirm")
