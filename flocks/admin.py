@@ -19,6 +19,8 @@ from .models import Flock, FlockMembership
 
 
 class MembershipInline(admin.TabularInline):
+    """Shown, never saved: a forged inline row in a flock's POST adds, changes or removes nothing."""
+
     model = FlockMembership
     fields = ["user", "role", "created"]
     readonly_fields = fields
@@ -26,6 +28,12 @@ class MembershipInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
 
