@@ -47,6 +47,11 @@ class FlockAdmin(ServiceErrorsAsMessages):
     inlines = [MembershipInline]
     actions = ["delete_flocks"]
 
+    def get_inlines(self, request: HttpRequest, obj: Flock | None) -> list:
+        """None on the add page: a new flock has no members, and the add (a service call in
+        ``save_form``) must not depend on formsets validated after it."""
+        return self.inlines if obj is not None else []
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Flock]:
         return super().get_queryset(request).annotate(member_count=Count("memberships"))
 
@@ -76,6 +81,12 @@ class FlockAdmin(ServiceErrorsAsMessages):
             services.set_flock_note(actor, flock, obj.note)
         elif "note" in form.changed_data:
             services.remove_flock_note(actor, flock)
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets, change: bool) -> None:
+        """Flocks have no many-to-many fields (and one added by the service has no ``save_m2m``);
+        the membership rows are view-only, so saving their formsets writes nothing."""
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request: HttpRequest, obj: Flock) -> None:
         services.delete_flock(Actor.from_request(request), obj)

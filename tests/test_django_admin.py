@@ -140,8 +140,9 @@ def test_org_setting_switch_is_audited(admin_client):
 
 
 def test_flocks_through_the_services(admin_client):
-    admin_client.post(reverse("admin:flocks_flock_add"), {"name": "Lagos", "note": ""})
+    response = admin_client.post(reverse("admin:flocks_flock_add"), {"name": "Lagos", "note": ""})
     flock = Flock.objects.get(name="Lagos")
+    assert response.status_code == 302  # no membership formsets on the add page to trip over
     inline = {"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
     response = admin_client.post(
         reverse("admin:flocks_flock_change", args=[flock.pk]), {"name": "Lagos HQ", "note": "west", **inline}
