@@ -19,6 +19,8 @@ from .models import Flock, FlockMembership
 
 
 class MembershipInline(admin.TabularInline):
+    """Shown, never saved: a forged inline row in a flock's POST adds, changes or removes nothing."""
+
     model = FlockMembership
     fields = ["user", "role", "created"]
     readonly_fields = fields
@@ -26,6 +28,12 @@ class MembershipInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
 
@@ -38,6 +46,11 @@ class FlockAdmin(ServiceErrorsAsMessages):
     readonly_fields = ["flock_id", "created"]
     inlines = [MembershipInline]
     actions = ["delete_flocks"]
+
+    def get_inlines(self, request: HttpRequest, obj: Flock | None) -> list:
+        """None on the add page: a new flock has no members, and the add (a service call in
+        ``save_form``) must not depend on formsets validated after it."""
+        return self.inlines if obj is not None else []
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Flock]:
         return super().get_queryset(request).annotate(member_count=Count("memberships"))
@@ -68,6 +81,12 @@ class FlockAdmin(ServiceErrorsAsMessages):
             services.set_flock_note(actor, flock, obj.note)
         elif "note" in form.changed_data:
             services.remove_flock_note(actor, flock)
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets, change: bool) -> None:
+        """Flocks have no many-to-many fields (and one added by the service has no ``save_m2m``);
+        the membership rows are view-only, so saving their formsets writes nothing."""
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request: HttpRequest, obj: Flock) -> None:
         services.delete_flock(Actor.from_request(request), obj)

@@ -1,10 +1,14 @@
 """The Django admin site, for active admins who passed a second factor in this session.
 
 It is the default ``admin.site`` (see portal/apps.py), so every ``admin.site.register``
-gets the check. Sign-in goes through the portal's own login page.
+gets the check. Sign-in goes through the portal's own login page, and every change
+(any POST) needs a recent password or factor check, as the pages' sensitive changes do.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import update_wrapper
 
 from django.conf import settings
 from django.contrib import admin
@@ -15,8 +19,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from users.twofactor.decorators import confirm_before_change
 from users.twofactor.policy import enforcement_applies, has_second_factor
-from users.twofactor.session import is_verified
+from users.twofactor.session import checked_recently, is_verified
 
 
 class PortalAdminSite(admin.AdminSite):
@@ -29,6 +34,22 @@ class PortalAdminSite(admin.AdminSite):
             return False
         user = request.user
         return is_verified(request) or not (has_second_factor(user) or enforcement_applies(user))
+
+    def admin_view(self, view: Callable, cacheable: bool = False) -> Callable:
+        """Every POST (add, change, delete, bulk action) also needs a recent check: a stale
+        session is sent to confirm it is them and back to the same admin page (a GET), so the
+        POST changes nothing. Signing out of the admin needs no check."""
+
+        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if (
+                request.method not in ("GET", "HEAD", "OPTIONS")
+                and not checked_recently(request)
+                and request.path != reverse("admin:logout", current_app=self.name)
+            ):
+                return confirm_before_change(request, request.get_full_path())
+            return view(request, *args, **kwargs)
+
+        return super().admin_view(update_wrapper(checked, view), cacheable)
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         """The portal's login page; a signed-in admin without a passed factor confirms one."""

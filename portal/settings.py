@@ -180,6 +180,9 @@ PORTAL_TRUSTED_PROXIES = env.str("PORTAL_TRUSTED_PROXIES", default="")
 # Second factors. TOTP codes: django-otp's replay check, one step of drift, growing delays
 # after wrong codes. WebAuthn: the relying party the browser checks keys against.
 OTP_TOTP_ISSUER = env.str("PORTAL_TOTP_ISSUER", default="Portal")
+# django-otp's own device admins are not registered (users/admin.py); should one come
+# back, it shows no key or QR code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="localhost")
 WEBAUTHN_ORIGIN = env.str("WEBAUTHN_ORIGIN", default="http://localhost:8000")
 WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Portal")

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from conftest import ADMIN_PASSWORD
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from page_helpers import request_overhead, signed_in
@@ -138,8 +139,14 @@ def test_org_settings_count_and_switch(admin, make_user, system):
     # Enforcement now holds the admin too: without a factor they would be sent to enrol.
     assert client.get(reverse("org_settings")).url == reverse("security")
     TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
+    # Switching it off is what an intruder would do first: it asks for a recent check.
+    response = client.post(reverse("org_settings"), {})
+    assert response.url == f"{reverse('reauth')}?next={reverse('org_settings')}"
+    assert OrgSetting.load().globally_enforce_2fa
+    client.post(reverse("reauth"), {"action": "password", "password": ADMIN_PASSWORD, "next": reverse("org_settings")})
     client.post(reverse("org_settings"), {})
     assert not OrgSetting.load().globally_enforce_2fa
+    assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_disable").count() == 1
 
 
 def test_org_settings_refuse_users(make_user):

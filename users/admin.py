@@ -2,23 +2,29 @@
 
 Changes that carry rules or audit entries go through users/services.py, as every other
 face does: adding a user, access level, enabling and disabling, notes, summary mail,
-removal (never the last active admin). A refused change shows the service's message
-and, since the admin wraps each change in a transaction, changes nothing.
+removal (never the last active admin), resetting second factors. A refused change shows
+the service's message and, since the admin wraps each change in a transaction, changes
+nothing. Second factors and sign-in lock-outs have no admin of their own: the user's
+page shows how many they have, never a secret.
 """
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
 from .audit import Actor
 from .errors import PortalError
 from .models import AuditEntry, OrgSetting, User, WebAuthnCredential
+from .twofactor import recovery
 
 
 class AddUserAdminForm(forms.ModelForm):
@@ -56,8 +62,13 @@ class ServiceErrorsAsMessages(admin.ModelAdmin):
 
 
 # Portal users carry no groups or Django permissions (access_level is the only one), so
-# the auth app's Group admin would only confuse.
-admin.site.unregister(Group)
+# the auth app's Group admin would only confuse. django-otp's device admins show TOTP
+# secrets and, like django-axes' lock-out admins, write factors and lock-outs with no
+# audit entry: factors are reset with the audited actions of UserAdmin instead.
+# tests/test_django_admin.py pins the models that stay registered.
+for _model in (Group, TOTPDevice, StaticDevice, AccessAttempt, AccessLog, AccessFailureLog):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 @admin.register(User)
@@ -76,33 +87,63 @@ class UserAdmin(ServiceErrorsAsMessages):
     search_fields = ["username", "email", "note"]
     ordering = ["username"]
     date_hierarchy = "date_joined"
-    fields = [
-        "username",
-        "email",
-        "access_level",
-        "is_active",
-        "note",
-        "summary_email_enabled",
-        "must_enroll_2fa",
-        "api_token_created",
-        "api_token_last_used",
-        "date_joined",
-        "last_login",
+    add_fields = ["email", "access_level", "note", "require_2fa", "send_welcome_mail"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "username",
+                    "email",
+                    "access_level",
+                    "is_active",
+                    "note",
+                    "summary_email_enabled",
+                    "api_token_created",
+                    "api_token_last_used",
+                    "date_joined",
+                    "last_login",
+                ]
+            },
+        ),
+        (
+            "Second factors",
+            {
+                "fields": ["must_enroll_2fa", "authenticator_app", "security_keys", "recovery_codes_left"],
+                "description": "Reset them with the “Reset TOTP” and “Reset WebAuthn” actions of the users "
+                "list (audited).",
+            },
+        ),
     ]
     readonly_fields = [
         "username",
         "email",
         "must_enroll_2fa",
+        "authenticator_app",
+        "security_keys",
+        "recovery_codes_left",
         "api_token_created",
         "api_token_last_used",
         "date_joined",
         "last_login",
     ]
-    actions = ["disable_users", "enable_users", "send_password_reset", "remove_users"]
+    actions = ["disable_users", "enable_users", "send_password_reset", "reset_totp", "reset_webauthn", "remove_users"]
 
     @admin.display(boolean=True, description="API token")
     def has_api_token(self, user: User) -> bool:
         return bool(user.api_token_index)
+
+    @admin.display(boolean=True)
+    def authenticator_app(self, user: User) -> bool:
+        return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+    @admin.display(description="Security keys")
+    def security_keys(self, user: User) -> int:
+        return user.webauthn_credentials.count()
+
+    @admin.display(description="Recovery codes left")
+    def recovery_codes_left(self, user: User) -> int:
+        return recovery.remaining(user)
 
     def get_form(self, request: HttpRequest, obj: User | None = None, change: bool = False, **kwargs):
         if obj is None:
@@ -110,10 +151,10 @@ class UserAdmin(ServiceErrorsAsMessages):
             kwargs["fields"] = None
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: User | None = None):
+    def get_fieldsets(self, request: HttpRequest, obj: User | None = None):
         if obj is None:
-            return ["email", "access_level", "note", "require_2fa", "send_welcome_mail"]
-        return super().get_fields(request, obj)
+            return [(None, {"fields": self.add_fields})]
+        return super().get_fieldsets(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None):
         return self.readonly_fields if obj is not None else []
@@ -183,6 +224,14 @@ class UserAdmin(ServiceErrorsAsMessages):
     @admin.action(description="Send a password reset mail")
     def send_password_reset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._each(request, queryset, services.reset_password, "Sent a password reset mail to")
+
+    @admin.action(description="Reset TOTP (remove the authenticator app)")
+    def reset_totp(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._each(request, queryset, services.disable_totp, "Reset TOTP of")
+
+    @admin.action(description="Reset WebAuthn (remove every security key)")
+    def reset_webauthn(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._each(request, queryset, services.disable_webauthn, "Reset WebAuthn of")
 
     @admin.action(description="Remove selected users")
     def remove_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -11,9 +11,19 @@ from .access import admin_required
 from .audit import Actor
 from .forms import OrgSettingsForm
 from .models import OrgSetting
+from .twofactor.decorators import recent_auth_required_when
+
+
+def _switches_enforcement_off(request: HttpRequest) -> bool:
+    """A POST turning globally enforced 2FA off: it needs a recent check (turning it on does not)."""
+    if request.method != "POST" or not OrgSetting.load().globally_enforce_2fa:
+        return False
+    form = OrgSettingsForm(request.POST)
+    return form.is_valid() and not form.cleaned_data["globally_enforce_2fa"]
 
 
 @admin_required
+@recent_auth_required_when(_switches_enforcement_off)
 def org_settings(request: HttpRequest) -> HttpResponse:
     org = OrgSetting.load()
     form = OrgSettingsForm(

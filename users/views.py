@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from flocks import services as flock_services
 from flocks.models import Flock, FlockMembership
-from users.twofactor.decorators import recent_auth_required
+from users.twofactor.decorators import recent_auth_required, recent_auth_required_when
 
 from . import selectors, services
 from .access import admin_required, ensure_may_open
@@ -38,7 +38,7 @@ from .forms import (
     UserFilterForm,
     add_service_error,
 )
-from .models import AuditEntry, OrgSetting, User, WebAuthnCredential
+from .models import AccessLevel, AuditEntry, OrgSetting, User, WebAuthnCredential
 
 USERS_PER_PAGE = 50
 
@@ -90,7 +90,17 @@ def user_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _grants_admin(request: HttpRequest, *args) -> bool:
+    """A POST that makes someone an admin (a new user or an access level): it needs a recent check."""
+    return request.method == "POST" and request.POST.get("access_level") == AccessLevel.ADMIN
+
+
+def _profile_of(request: HttpRequest, user: User) -> str:
+    return reverse("user_detail", args=[user.pk])
+
+
 @admin_required
+@recent_auth_required_when(_grants_admin)
 def user_add(request: HttpRequest) -> HttpResponse:
     form = AddUserForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -204,6 +214,7 @@ def user_note(request: HttpRequest, user: User) -> HttpResponse | None:
 
 
 @user_action()
+@recent_auth_required_when(_grants_admin, come_back_to=_profile_of)
 def user_access_level(request: HttpRequest, user: User) -> HttpResponse | None:
     form = AccessLevelForm(request.POST)
     if form.is_valid():
