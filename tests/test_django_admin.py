@@ -19,6 +19,7 @@ from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership
 from users import services
 from users.models import AuditEntry, OrgSetting, User, WebAuthnCredential
 from users.twofactor import recovery
+from users.twofactor.totp_device import EncryptedTOTPDevice
 
 pytestmark = pytest.mark.django_db
 
@@ -219,7 +220,8 @@ def test_no_totp_key_and_no_factor_or_lockout_table_is_reachable(admin_client, a
         AccessLog.objects.count(),
     )
     assert after == before
-    secrets = [device.key, device.key.upper(), b32encode(device.bin_key).decode().rstrip("="), "otpauth://"]
+    secret = EncryptedTOTPDevice.objects.get(pk=device.pk).bin_key
+    secrets = [device.key, secret.hex(), secret.hex().upper(), b32encode(secret).decode().rstrip("="), "otpauth://"]
     key = WebAuthnCredential.objects.get(user=ann_with_factors)
     pages = [reverse("admin:index"), reverse("admin:users_user_change", args=[ann_with_factors.pk])]
     pages += [reverse("admin:users_webauthncredential_change", args=[key.pk])]
