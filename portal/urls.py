@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from portal.api_docs import ApiDocsView
 from users.api.common import json_error
+from users.password_reset import ResetLinkPasswordView
 
 
 def api_not_found(request, rest: str = ""):
@@ -25,7 +26,7 @@ urlpatterns = [
     path("", include("users.urls")),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        ResetLinkPasswordView.as_view(),
         name="password_reset_confirm",
     ),
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),

@@ -6,6 +6,7 @@ also holds its audit entry, so a refused action changes nothing.
 
 from __future__ import annotations
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
@@ -153,9 +154,10 @@ def create_named_user(actor: Actor, *, username: str, password: str, token: str 
     if token is not None:
         token = clean_secret(token, "token")
     user = User(username=username)
-    _set_password(user, password)
+    user.password = _password_hash(user, password)
     if token is not None:
-        _set_token(user, token)
+        for name, value in _token_columns(token).items():
+            setattr(user, name, value)
     try:
         with transaction.atomic():
             if User.objects.filter(username=username).exists():
@@ -170,35 +172,58 @@ def create_named_user(actor: Actor, *, username: str, password: str, token: str 
     return user
 
 
-def _set_password(user: User, password: str) -> None:
+def _password_hash(user: User, password: str) -> str:
+    """The stored form of ``password`` once the password validators accept it for ``user``."""
     try:
         validate_password(password, user)
     except ValidationError as exc:
         raise InvalidInput("password: " + " ".join(exc.messages), field="password") from None
-    user.set_password(password)
+    return make_password(password)
 
 
-def _set_token(user: User, token: str) -> None:
-    user.api_token_hash = bcrypt_hash(token)
-    user.api_token_index = token_index(token)
-    user.api_token_created = timezone.now()
-    user.api_token_last_used = None
+def _token_columns(token: str | None) -> dict[str, object]:
+    """The token columns for ``token`` (hashed here, outside any lock), or cleared for None."""
+    if token is None:
+        return {"api_token_hash": "", "api_token_index": None, "api_token_created": None, "api_token_last_used": None}
+    return {
+        "api_token_hash": bcrypt_hash(token),
+        "api_token_index": token_index(token),
+        "api_token_created": timezone.now(),
+        "api_token_last_used": None,
+    }
+
+
+def _write(user: User, columns: dict[str, object]) -> User:
+    """Write only ``columns`` (and ``updated``) to the row of ``user``, which must be locked.
+
+    Saving just these columns means a copy of the row loaded before a concurrent
+    change (a disable, a demotion) can never write that change back.
+    """
+    for name, value in columns.items():
+        setattr(user, name, value)
+    user.save(update_fields=[*columns, "updated"])
+    return user
 
 
 def update_credentials(actor: Actor, user: User, *, password: str | None = None, token: str | None = None) -> User:
-    """Change the password and/or token; either alone leaves the other as it is."""
+    """Change the password and/or token; either alone leaves the other as it is.
+
+    Both are hashed before the row lock is taken (bcrypt is slow), then only their
+    columns are written under the lock. A new password ends every other session.
+    Returns the user as now stored.
+    """
     if password is None and token is None:
         raise InvalidInput("Give password and/or token", field="password")
+    columns: dict[str, object] = {}
     if password is not None:
         password = clean_secret(password, "password")
-        _set_password(user, password)
+        columns["password"] = _password_hash(user, password)
     if token is not None:
-        token = clean_secret(token, "token")
-        _set_token(user, token)
+        columns |= _token_columns(clean_secret(token, "token"))
     changed = [name for name, value in (("password", password), ("token", token)) if value is not None]
     try:
         with transaction.atomic():
-            user.save()
+            user = _write(_locked(user), columns)
             record(
                 actor,
                 "user_credentials_change",
@@ -214,39 +239,30 @@ def update_credentials(actor: Actor, user: User, *, password: str | None = None,
 def issue_api_token(actor: Actor, user: User) -> str:
     """Make a new random API token for ``user``; the plain token is returned only here."""
     token = generate_token()
-    _set_token(user, token)
+    columns = _token_columns(token)
     with transaction.atomic():
-        user.save(
-            update_fields=["api_token_hash", "api_token_index", "api_token_created", "api_token_last_used", "updated"]
-        )
+        user = _write(_locked(user), columns)
         record(actor, "user_api_token_create", f"Issued a new API token for {user.label}", target=user)
     return token
 
 
 def revoke_api_token(actor: Actor, user: User) -> None:
-    user.api_token_hash = ""
-    user.api_token_index = None
-    user.api_token_created = None
-    user.api_token_last_used = None
     with transaction.atomic():
-        user.save(
-            update_fields=["api_token_hash", "api_token_index", "api_token_created", "api_token_last_used", "updated"]
-        )
+        user = _write(_locked(user), _token_columns(None))
         record(actor, "user_api_token_revoke", f"Revoked the API token of {user.label}", target=user)
 
 
 def set_note(actor: Actor, user: User, note: str, action_type: str = "user_note_add") -> User:
-    user.note = clean_note(note)
+    note = clean_note(note)
     with transaction.atomic():
-        user.save(update_fields=["note", "updated"])
+        user = _write(_locked(user), {"note": note})
         record(actor, action_type, f"Set the note of {user.label}", target=user, note=note)
     return user
 
 
 def remove_note(actor: Actor, user: User) -> User:
-    user.note = ""
     with transaction.atomic():
-        user.save(update_fields=["note", "updated"])
+        user = _write(_locked(user), {"note": ""})
         record(actor, "user_note_remove", f"Removed the note of {user.label}", target=user)
     return user
 
@@ -256,8 +272,7 @@ def set_access_level(actor: Actor, user: User, access_level: str) -> User:
     with transaction.atomic():
         user = _locked(user, unless_last_admin="demote" if access_level == AccessLevel.USER else "")
         before = user.access_level
-        user.access_level = access_level
-        user.save(update_fields=["access_level", "updated"])
+        _write(user, {"access_level": access_level})
         record(
             actor,
             "user_access_level_change",
@@ -273,9 +288,7 @@ def set_active(actor: Actor, user: User, active: bool) -> User:
     """Enable or disable a user; the summary mail follows the account's state."""
     with transaction.atomic():
         user = _locked(user, unless_last_admin="" if active else "disable")
-        user.is_active = active
-        user.summary_email_enabled = active
-        user.save(update_fields=["is_active", "summary_email_enabled", "updated"])
+        _write(user, {"is_active": active, "summary_email_enabled": active})
         verb = "enable" if active else "disable"
         record(actor, f"user_{verb}", f"{verb.capitalize()}d user {user.label}", target=user)
     return user
@@ -290,10 +303,9 @@ def remove_user(actor: Actor, user: User) -> None:
 
 
 def set_summary_email(actor: Actor, user: User, enabled: bool) -> User:
-    user.summary_email_enabled = enabled
     verb = "enable" if enabled else "disable"
     with transaction.atomic():
-        user.save(update_fields=["summary_email_enabled", "updated"])
+        user = _write(_locked(user), {"summary_email_enabled": enabled})
         record(actor, f"user_summary_email_{verb}", f"{verb.capitalize()}d summary email for {user.label}", target=user)
     return user
 
