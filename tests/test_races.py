@@ -187,8 +187,7 @@ def _signed_in(base: str, user: User) -> requests.Session:
     return browser
 
 
-def _page_password_change(base: str, user: User) -> Callable[[], requests.Response]:
-    browser = _signed_in(base, user)
+def _page_password_change(base: str, user: User, browser: requests.Session) -> Callable[[], requests.Response]:
     data = {
         "new_password1": NEW_PASSWORD,
         "new_password2": NEW_PASSWORD,
@@ -200,7 +199,8 @@ def _page_password_change(base: str, user: User) -> Callable[[], requests.Respon
 def _reset_link_password_change(base: str, user: User) -> Callable[[], requests.Response]:
     """Django's reset-link page, opened from the mailed link (which moves the token into the session)."""
     browser = requests.Session()
-    form = browser.get(base + urlsplit(mail.set_password_link(user)).path, timeout=60)
+    link = mail.set_password_link(User.objects.get(pk=user.pk))  # as now stored: the token covers last_login
+    form = browser.get(base + urlsplit(link).path, timeout=60)
     assert form.status_code == 200 and "new_password1" in form.text, form.text[:500]
     data = {
         "new_password1": NEW_PASSWORD,
@@ -248,8 +248,9 @@ def test_a_password_change_in_flight_never_undoes_an_admins_change(
     victim = make_user("victim@example.com", access_level=AccessLevel.ADMIN)
     victim.set_password(PASSWORD)
     victim.save(update_fields=["password"])
+    browser = _signed_in(slow_server, victim)
     if face == "page":
-        change = _page_password_change(slow_server, victim)
+        change = _page_password_change(slow_server, victim, browser)
     elif face == "link":
         change = _reset_link_password_change(slow_server, victim)
     else:
@@ -284,6 +285,12 @@ def test_a_password_change_in_flight_never_undoes_an_admins_change(
         assert (victim.is_active, victim.access_level) == (True, AccessLevel.USER)
     # The admin's change committed first (while bcrypt ran), and the log says so in that order.
     assert _history(victim)[-2:] == [expected_admin_entry, "user_credentials_change"]
+    if endpoint == "user/disable":
+        # The disable ended every session, the one the password was changed from too: enabling
+        # the victim again brings none back.
+        assert _v1(slow_server, admin_token, "user/enable", email=victim.email)().status_code == 200
+        response = browser.get(f"{slow_server}/account/security/", allow_redirects=False, timeout=60)
+        assert (response.status_code, response.headers["Location"]) == (302, "/login/?next=/account/security/")
 
 
 def test_an_admin_hand_over_during_a_password_change_keeps_an_admin(slow_server, admin, admin_token, make_user):
@@ -291,7 +298,7 @@ def test_an_admin_hand_over_during_a_password_change_keeps_an_admin(slow_server,
     mgr = make_user("mgr@example.com")
     mgr.set_password(PASSWORD)
     mgr.save(update_fields=["password"])
-    change = _page_password_change(slow_server, mgr)
+    change = _page_password_change(slow_server, mgr, _signed_in(slow_server, mgr))
 
     def hand_over() -> list[requests.Response]:
         time.sleep(HEAD_START)

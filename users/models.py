@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class AccessLevel(models.TextChoices):
@@ -50,6 +54,9 @@ class User(AbstractBaseUser):
     api_token_last_used = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)
+    session_generation = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Raised to end every session: on disable, factor reset, new password."
+    )
 
     objects = UserManager()
 
@@ -95,6 +102,23 @@ class User(AbstractBaseUser):
     def label(self) -> str:
         """How the user is named in messages and the audit log."""
         return self.email or self.username
+
+    def get_session_auth_hash(self) -> str:
+        """Django's hash of the password, plus the session generation.
+
+        Django compares the hash stored in a session with this one, computed from the
+        row it loads on every request, so raising the generation ends every session at
+        once (wherever the session data is kept) and for good: nothing lowers it again.
+        """
+        return self._session_hash(settings.SECRET_KEY)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret)
+
+    def _session_hash(self, secret: str) -> str:
+        value = f"{self.password}:{self.session_generation}"
+        return salted_hmac("users.User.get_session_auth_hash", value, secret=secret, algorithm="sha256").hexdigest()
 
 
 class OrgSetting(models.Model):

@@ -193,15 +193,21 @@ def _token_columns(token: str | None) -> dict[str, object]:
     }
 
 
-def _write(user: User, columns: dict[str, object]) -> User:
+def _write(user: User, columns: dict[str, object], end_sessions: bool = False) -> User:
     """Write only ``columns`` (and ``updated``) to the row of ``user``, which must be locked.
 
     Saving just these columns means a copy of the row loaded before a concurrent
-    change (a disable, a demotion) can never write that change back.
+    change (a disable, a demotion) can never write that change back. ``end_sessions``
+    raises the session generation (see ``User.get_session_auth_hash``): every session
+    of the user is refused from its next request.
     """
     for name, value in columns.items():
         setattr(user, name, value)
-    user.save(update_fields=[*columns, "updated"])
+    fields = [*columns, "updated"]
+    if end_sessions:
+        user.session_generation += 1  # no lost increment: the caller holds the row lock
+        fields.append("session_generation")
+    user.save(update_fields=fields)
     return user
 
 
@@ -209,8 +215,8 @@ def update_credentials(actor: Actor, user: User, *, password: str | None = None,
     """Change the password and/or token; either alone leaves the other as it is.
 
     Both are hashed before the row lock is taken (bcrypt is slow), then only their
-    columns are written under the lock. A new password ends every other session.
-    Returns the user as now stored.
+    columns are written under the lock. A new password ends every session (the
+    security page then keeps the one it was changed from). Returns the user as now stored.
     """
     if password is None and token is None:
         raise InvalidInput("Give password and/or token", field="password")
@@ -223,7 +229,7 @@ def update_credentials(actor: Actor, user: User, *, password: str | None = None,
     changed = [name for name, value in (("password", password), ("token", token)) if value is not None]
     try:
         with transaction.atomic():
-            user = _write(_locked(user), columns)
+            user = _write(_locked(user), columns, end_sessions=password is not None)
             record(
                 actor,
                 "user_credentials_change",
@@ -285,10 +291,13 @@ def set_access_level(actor: Actor, user: User, access_level: str) -> User:
 
 
 def set_active(actor: Actor, user: User, active: bool) -> User:
-    """Enable or disable a user; the summary mail follows the account's state."""
+    """Enable or disable a user; the summary mail follows the account's state.
+
+    Disabling ends every session for good: enabling again brings none of them back.
+    """
     with transaction.atomic():
         user = _locked(user, unless_last_admin="" if active else "disable")
-        _write(user, {"is_active": active, "summary_email_enabled": active})
+        _write(user, {"is_active": active, "summary_email_enabled": active}, end_sessions=not active)
         verb = "enable" if active else "disable"
         record(actor, f"user_{verb}", f"{verb.capitalize()}d user {user.label}", target=user)
     return user
@@ -321,26 +330,49 @@ def reset_password(actor: Actor, user: User) -> None:
 
 def disable_totp(actor: Actor, user: User) -> int:
     """Remove the user's TOTP devices (and their recovery codes when no factor is left)."""
-    with transaction.atomic():
-        removed, _ = TOTPDevice.objects.filter(user=user).delete()
-        drop_recovery_codes_if_no_factor(user)
-        record(
-            actor,
-            "user_2fa_disable",
-            f"Disabled two-factor authentication for {user.label}",
-            target=user,
-            devices_removed=removed,
-        )
-    return removed
+    return _remove_factors(actor, user, totp=True)[0]
 
 
 def disable_webauthn(actor: Actor, user: User) -> int:
+    """Remove the user's security keys (and their recovery codes when no factor is left)."""
+    return _remove_factors(actor, user, webauthn=True)[1]
+
+
+def reset_second_factors(actor: Actor, user: User) -> tuple[int, int]:
+    """Remove every second factor at once (one mail): the authenticator apps and security keys removed."""
+    return _remove_factors(actor, user, totp=True, webauthn=True)
+
+
+def _remove_factors(actor: Actor, user: User, *, totp: bool = False, webauthn: bool = False) -> tuple[int, int]:
+    """Remove factors under the user's row lock, each kind audited.
+
+    Done by anyone but the user themselves (an admin, the server's shell) it is a reset:
+    it ends every session of the user, since one of them may be why, and tells them by mail.
+    """
+    apps, keys = 0, []
     with transaction.atomic():
-        names = list(WebAuthnCredential.objects.filter(user=user).values_list("name", flat=True))
-        WebAuthnCredential.objects.filter(user=user).delete()
+        user = _locked(user)
+        if totp:
+            apps, _ = TOTPDevice.objects.filter(user=user).delete()
+            record(
+                actor,
+                "user_2fa_disable",
+                f"Disabled two-factor authentication for {user.label}",
+                target=user,
+                devices_removed=apps,
+            )
+        if webauthn:
+            keys = list(WebAuthnCredential.objects.filter(user=user).values_list("name", flat=True))
+            WebAuthnCredential.objects.filter(user=user).delete()
+            record(
+                actor, "user_webauthn_disable", f"Disabled WebAuthn for {user.label}", target=user, keys_removed=keys
+            )
         drop_recovery_codes_if_no_factor(user)
-        record(actor, "user_webauthn_disable", f"Disabled WebAuthn for {user.label}", target=user, keys_removed=names)
-    return len(names)
+        if actor.user is None or actor.user.pk != user.pk:
+            _write(user, {}, end_sessions=True)
+            if (apps or keys) and user.email:
+                transaction.on_commit(lambda: mail.send_factors_reset_mail(user, apps, keys))
+    return apps, len(keys)
 
 
 def has_second_factor(user: User) -> bool:
