@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from django.db.models import Q
 from live_helpers import LIVE_DB, gunicorn
 
 from flocks.models import Flock, FlockMembership, FlockRole
@@ -76,6 +77,33 @@ def test_fifty_v2_creates_of_one_user_make_exactly_one(server, admin_token):
     assert [r.json() for r in responses if r.status_code == 403] == [{"user_exists": True}] * (RACERS - 1)
     assert User.objects.filter(username="racer").count() == 1
     assert AuditEntry.objects.filter(action_type="user_add", target_label="racer").count() == 1
+
+
+def test_creates_of_one_name_as_email_and_as_user_name_make_exactly_one(server, admin_token):
+    """Half the racers add dup@example.com by e-mail (v1), half create the user name Dup@Example.com (v2)."""
+    add = _v1(server, admin_token, "user/add", email="dup@example.com", access_level="user")
+
+    def create() -> requests.Response:
+        return requests.post(
+            f"{server}/api/v2/users/Dup@Example.com",
+            json={"password": "a long enough passphrase"},
+            headers={"Authorization": f"Bearer {admin_token}"},
+            timeout=60,
+        )
+
+    responses = race([add, create] * (RACERS // 2))
+    assert [r.status_code for r in responses].count(200) == 1, [r.text[:200] for r in responses if r.status_code != 200]
+    for response in responses[0::2]:
+        if response.status_code != 200:
+            assert (response.status_code, response.json()) == (
+                409,
+                {"result": "error", "message": "User (dup@example.com) already exists."},
+            )
+    for response in responses[1::2]:
+        if response.status_code != 200:
+            assert (response.status_code, response.json()) == (403, {"user_exists": True})
+    assert User.objects.filter(Q(username__iexact="dup@example.com") | Q(email="dup@example.com")).count() == 1
+    assert AuditEntry.objects.filter(action_type="user_add").count() == 1
 
 
 def test_concurrent_assign_and_unassign_leave_a_consistent_state(server, admin_token, make_user):

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -68,9 +69,11 @@ class User(AbstractBaseUser):
         ordering = ["username"]
         # The users page sorts by these; e-mail and user name have their unique indexes.
         # Searching (icontains) uses trigram indexes on PostgreSQL: migration 0002.
+        # A new e-mail is checked against every user name in any case (``username__iexact``).
         indexes = [
             models.Index(fields=["date_joined", "id"], name="user_joined_idx"),
             models.Index(fields=["access_level", "username"], name="user_access_username_idx"),
+            models.Index(Upper("username"), name="user_username_upper_idx"),
         ]
 
     def __str__(self) -> str:
@@ -160,13 +163,15 @@ class WebAuthnCredential(models.Model):
 
 
 class AuditEntry(models.Model):
-    """One management action. Names are copied in, so history survives removals."""
+    """One management action. Names are copied in, so history survives removals; the actor's
+    and target's ids say who exactly, since two users' labels may once have been alike."""
 
     timestamp = models.DateTimeField(default=timezone.now, db_index=True)
     action_type = models.CharField(max_length=64, db_index=True)
     message = models.TextField()
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     actor_label = models.CharField(max_length=254, blank=True, default="", db_index=True)
+    target = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     target_label = models.CharField(max_length=254, blank=True, default="", db_index=True)
     flock_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
     user_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -175,6 +180,11 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # A user's newest entries, by them and about them (``recent_audit_entries``).
+        indexes = [
+            models.Index(fields=["actor", "id"], name="audit_actor_id_idx"),
+            models.Index(fields=["target", "id"], name="audit_target_id_idx"),
+        ]
         verbose_name = "audit entry"
         verbose_name_plural = "audit log"
 

@@ -6,12 +6,14 @@ also holds its audit entry, so a refused action changes nothing.
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -110,6 +112,21 @@ def _locked(user: User, unless_last_admin: str = "") -> User:
     return locked
 
 
+def _lock_name(name: str) -> None:
+    """Make creates of one name (in any letter case) queue, whether it comes as an e-mail or a user name.
+
+    Sign-in and Basic auth take either, so no user may be named after another's e-mail. The
+    unique indexes guard each column alone; on PostgreSQL two creates could each check the
+    other column before either commits, so they take one advisory lock per name for the
+    transaction. SQLite's IMMEDIATE transactions already run one writer at a time.
+    """
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(name.lower().encode(), digest_size=8, person=b"portal-username").digest()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+
+
 def add_user(
     actor: Actor,
     *,
@@ -127,7 +144,8 @@ def add_user(
     note = clean_note(note)
     try:
         with transaction.atomic():
-            if User.objects.filter(email=email).exists() or User.objects.filter(username=email).exists():
+            _lock_name(email)
+            if User.objects.filter(Q(email=email) | Q(username__iexact=email)).exists():
                 raise Conflict(f"User ({email}) already exists.", field="email")
             user = User.objects.create_user(
                 username=email, email=email, access_level=access_level, note=note, must_enroll_2fa=require_2fa
@@ -160,7 +178,8 @@ def create_named_user(actor: Actor, *, username: str, password: str, token: str 
             setattr(user, name, value)
     try:
         with transaction.atomic():
-            if User.objects.filter(username=username).exists():
+            _lock_name(username)
+            if User.objects.filter(Q(username=username) | Q(email=username.lower())).exists():
                 raise Conflict(f"User ({username}) already exists.", field="user_name")
             user.save()
             record(actor, "user_add", f"Added user {username}", target=user)
