@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView
 from portal import converters  # noqa: F401 - registers <id:…> and <flock_id:…> for every URL map
 from portal.api_docs import ApiDocsView
 from users.api.common import json_error
+from users.password_reset import ResetLinkPasswordView
 
 
 @csrf_exempt  # the APIs take no cookies: an unknown path is a 404 for every method
@@ -28,7 +29,7 @@ urlpatterns = [
     path("", include("users.urls")),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        ResetLinkPasswordView.as_view(),
         name="password_reset_confirm",
     ),
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),

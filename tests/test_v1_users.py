@@ -79,7 +79,16 @@ def test_welcome_mail_link_sets_the_password_once(v1, client):
     v1.post("user/add", email="new@example.com", access_level="user")
     path = _link_path(mail.outbox[0])
     _set_password_through(client, path, NEW_PASSWORD)
-    assert User.objects.get(email="new@example.com").check_password(NEW_PASSWORD)
+    user = User.objects.get(email="new@example.com")
+    assert user.check_password(NEW_PASSWORD)
+    entry = AuditEntry.objects.latest("id")  # saved through the service, audited as the link's holder
+    assert (entry.action_type, entry.message, entry.actor_id, entry.actor_label, entry.target_label) == (
+        "user_credentials_change",
+        "Changed password of new@example.com",
+        user.pk,
+        "new@example.com",
+        "new@example.com",
+    )
     response = client.get(path, follow=True)
     assert response.context["validlink"] is False
     assert b"This link is no longer valid" in response.content

@@ -54,6 +54,7 @@ def record(
         message=message,
         actor=actor.user,
         actor_label=actor.label or (actor.user.label if actor.user else ""),
+        target=target if isinstance(target, User) else None,
         target_label=target_label,
         flock_id=flock_id,
         user_ip=actor.ip,

@@ -31,3 +31,14 @@ def send_welcome_mail(user: User) -> None:
 
 def send_password_reset_mail(user: User) -> None:
     _send(user, "emails/password_reset.txt", "Reset your portal password")
+
+
+def send_factors_reset_mail(user: User, apps: int, keys: list[str]) -> None:
+    """Someone else removed the user's second factors: they should know, in case it was not them who asked."""
+    context = {"user": user, "apps": apps, "keys": keys, "base_url": settings.PORTAL_BASE_URL}
+    send_mail(
+        "Your portal second factors were reset",
+        render_to_string("emails/factors_reset.txt", context),
+        None,
+        [user.email],
+    )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class AccessLevel(models.TextChoices):
@@ -50,6 +55,9 @@ class User(AbstractBaseUser):
     api_token_last_used = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)
+    session_generation = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Raised to end every session: on disable, factor reset, new password."
+    )
 
     objects = UserManager()
 
@@ -61,9 +69,11 @@ class User(AbstractBaseUser):
         ordering = ["username"]
         # The users page sorts by these; e-mail and user name have their unique indexes.
         # Searching (icontains) uses trigram indexes on PostgreSQL: migration 0002.
+        # A new e-mail is checked against every user name in any case (``username__iexact``).
         indexes = [
             models.Index(fields=["date_joined", "id"], name="user_joined_idx"),
             models.Index(fields=["access_level", "username"], name="user_access_username_idx"),
+            models.Index(Upper("username"), name="user_username_upper_idx"),
         ]
 
     def __str__(self) -> str:
@@ -95,6 +105,23 @@ class User(AbstractBaseUser):
     def label(self) -> str:
         """How the user is named in messages and the audit log."""
         return self.email or self.username
+
+    def get_session_auth_hash(self) -> str:
+        """Django's hash of the password, plus the session generation.
+
+        Django compares the hash stored in a session with this one, computed from the
+        row it loads on every request, so raising the generation ends every session at
+        once (wherever the session data is kept) and for good: nothing lowers it again.
+        """
+        return self._session_hash(settings.SECRET_KEY)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret)
+
+    def _session_hash(self, secret: str) -> str:
+        value = f"{self.password}:{self.session_generation}"
+        return salted_hmac("users.User.get_session_auth_hash", value, secret=secret, algorithm="sha256").hexdigest()
 
 
 class OrgSetting(models.Model):
@@ -136,13 +163,15 @@ class WebAuthnCredential(models.Model):
 
 
 class AuditEntry(models.Model):
-    """One management action. Names are copied in, so history survives removals."""
+    """One management action. Names are copied in, so history survives removals; the actor's
+    and target's ids say who exactly, since two users' labels may once have been alike."""
 
     timestamp = models.DateTimeField(default=timezone.now, db_index=True)
     action_type = models.CharField(max_length=64, db_index=True)
     message = models.TextField()
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     actor_label = models.CharField(max_length=254, blank=True, default="", db_index=True)
+    target = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     target_label = models.CharField(max_length=254, blank=True, default="", db_index=True)
     flock_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
     user_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -151,6 +180,11 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # A user's newest entries, by them and about them (``recent_audit_entries``).
+        indexes = [
+            models.Index(fields=["actor", "id"], name="audit_actor_id_idx"),
+            models.Index(fields=["target", "id"], name="audit_target_id_idx"),
+        ]
         verbose_name = "audit entry"
         verbose_name_plural = "audit log"
 

@@ -268,8 +268,16 @@ def users_without_second_factor() -> QuerySet[User]:
 
 
 def recent_audit_entries(user: User, limit: int = 10) -> list[AuditEntry]:
-    """The newest entries a user made or was the target of."""
-    return list(audit_entries(user_label=user.label).order_by("-id")[:limit])
+    """The newest entries a user made or was the target of, by id: a label another user once
+    shared (a user name equal to this user's e-mail) brings in none of theirs.
+
+    Two queries, each reading its index ((actor, id) or (target, id)) newest first and
+    stopping after ``limit``; merged here.
+    """
+    by = AuditEntry.objects.filter(actor=user).order_by("-id")[:limit]
+    about = AuditEntry.objects.filter(target=user).order_by("-id")[:limit]
+    entries = {entry.pk: entry for entry in [*by, *about]}
+    return [entries[pk] for pk in sorted(entries, reverse=True)[:limit]]
 
 
 ACTION_TYPES_SQL = """

@@ -6,11 +6,14 @@ also holds its audit entry, so a refused action changes nothing.
 
 from __future__ import annotations
 
+import hashlib
+
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -109,6 +112,21 @@ def _locked(user: User, unless_last_admin: str = "") -> User:
     return locked
 
 
+def _lock_name(name: str) -> None:
+    """Make creates of one name (in any letter case) queue, whether it comes as an e-mail or a user name.
+
+    Sign-in and Basic auth take either, so no user may be named after another's e-mail. The
+    unique indexes guard each column alone; on PostgreSQL two creates could each check the
+    other column before either commits, so they take one advisory lock per name for the
+    transaction. SQLite's IMMEDIATE transactions already run one writer at a time.
+    """
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(name.lower().encode(), digest_size=8, person=b"portal-username").digest()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+
+
 def add_user(
     actor: Actor,
     *,
@@ -126,7 +144,8 @@ def add_user(
     note = clean_note(note)
     try:
         with transaction.atomic():
-            if User.objects.filter(email=email).exists() or User.objects.filter(username=email).exists():
+            _lock_name(email)
+            if User.objects.filter(Q(email=email) | Q(username__iexact=email)).exists():
                 raise Conflict(f"User ({email}) already exists.", field="email")
             user = User.objects.create_user(
                 username=email, email=email, access_level=access_level, note=note, must_enroll_2fa=require_2fa
@@ -153,12 +172,14 @@ def create_named_user(actor: Actor, *, username: str, password: str, token: str 
     if token is not None:
         token = clean_secret(token, "token")
     user = User(username=username)
-    _set_password(user, password)
+    user.password = _password_hash(user, password)
     if token is not None:
-        _set_token(user, token)
+        for name, value in _token_columns(token).items():
+            setattr(user, name, value)
     try:
         with transaction.atomic():
-            if User.objects.filter(username=username).exists():
+            _lock_name(username)
+            if User.objects.filter(Q(username=username) | Q(email=username.lower())).exists():
                 raise Conflict(f"User ({username}) already exists.", field="user_name")
             user.save()
             record(actor, "user_add", f"Added user {username}", target=user)
@@ -170,35 +191,64 @@ def create_named_user(actor: Actor, *, username: str, password: str, token: str 
     return user
 
 
-def _set_password(user: User, password: str) -> None:
+def _password_hash(user: User, password: str) -> str:
+    """The stored form of ``password`` once the password validators accept it for ``user``."""
     try:
         validate_password(password, user)
     except ValidationError as exc:
         raise InvalidInput("password: " + " ".join(exc.messages), field="password") from None
-    user.set_password(password)
+    return make_password(password)
 
 
-def _set_token(user: User, token: str) -> None:
-    user.api_token_hash = bcrypt_hash(token)
-    user.api_token_index = token_index(token)
-    user.api_token_created = timezone.now()
-    user.api_token_last_used = None
+def _token_columns(token: str | None) -> dict[str, object]:
+    """The token columns for ``token`` (hashed here, outside any lock), or cleared for None."""
+    if token is None:
+        return {"api_token_hash": "", "api_token_index": None, "api_token_created": None, "api_token_last_used": None}
+    return {
+        "api_token_hash": bcrypt_hash(token),
+        "api_token_index": token_index(token),
+        "api_token_created": timezone.now(),
+        "api_token_last_used": None,
+    }
+
+
+def _write(user: User, columns: dict[str, object], end_sessions: bool = False) -> User:
+    """Write only ``columns`` (and ``updated``) to the row of ``user``, which must be locked.
+
+    Saving just these columns means a copy of the row loaded before a concurrent
+    change (a disable, a demotion) can never write that change back. ``end_sessions``
+    raises the session generation (see ``User.get_session_auth_hash``): every session
+    of the user is refused from its next request.
+    """
+    for name, value in columns.items():
+        setattr(user, name, value)
+    fields = [*columns, "updated"]
+    if end_sessions:
+        user.session_generation += 1  # no lost increment: the caller holds the row lock
+        fields.append("session_generation")
+    user.save(update_fields=fields)
+    return user
 
 
 def update_credentials(actor: Actor, user: User, *, password: str | None = None, token: str | None = None) -> User:
-    """Change the password and/or token; either alone leaves the other as it is."""
+    """Change the password and/or token; either alone leaves the other as it is.
+
+    Both are hashed before the row lock is taken (bcrypt is slow), then only their
+    columns are written under the lock. A new password ends every session (the
+    security page then keeps the one it was changed from). Returns the user as now stored.
+    """
     if password is None and token is None:
         raise InvalidInput("Give password and/or token", field="password")
+    columns: dict[str, object] = {}
     if password is not None:
         password = clean_secret(password, "password")
-        _set_password(user, password)
+        columns["password"] = _password_hash(user, password)
     if token is not None:
-        token = clean_secret(token, "token")
-        _set_token(user, token)
+        columns |= _token_columns(clean_secret(token, "token"))
     changed = [name for name, value in (("password", password), ("token", token)) if value is not None]
     try:
         with transaction.atomic():
-            user.save()
+            user = _write(_locked(user), columns, end_sessions=password is not None)
             record(
                 actor,
                 "user_credentials_change",
@@ -214,39 +264,30 @@ def update_credentials(actor: Actor, user: User, *, password: str | None = None,
 def issue_api_token(actor: Actor, user: User) -> str:
     """Make a new random API token for ``user``; the plain token is returned only here."""
     token = generate_token()
-    _set_token(user, token)
+    columns = _token_columns(token)
     with transaction.atomic():
-        user.save(
-            update_fields=["api_token_hash", "api_token_index", "api_token_created", "api_token_last_used", "updated"]
-        )
+        user = _write(_locked(user), columns)
         record(actor, "user_api_token_create", f"Issued a new API token for {user.label}", target=user)
     return token
 
 
 def revoke_api_token(actor: Actor, user: User) -> None:
-    user.api_token_hash = ""
-    user.api_token_index = None
-    user.api_token_created = None
-    user.api_token_last_used = None
     with transaction.atomic():
-        user.save(
-            update_fields=["api_token_hash", "api_token_index", "api_token_created", "api_token_last_used", "updated"]
-        )
+        user = _write(_locked(user), _token_columns(None))
         record(actor, "user_api_token_revoke", f"Revoked the API token of {user.label}", target=user)
 
 
 def set_note(actor: Actor, user: User, note: str, action_type: str = "user_note_add") -> User:
-    user.note = clean_note(note)
+    note = clean_note(note)
     with transaction.atomic():
-        user.save(update_fields=["note", "updated"])
+        user = _write(_locked(user), {"note": note})
         record(actor, action_type, f"Set the note of {user.label}", target=user, note=note)
     return user
 
 
 def remove_note(actor: Actor, user: User) -> User:
-    user.note = ""
     with transaction.atomic():
-        user.save(update_fields=["note", "updated"])
+        user = _write(_locked(user), {"note": ""})
         record(actor, "user_note_remove", f"Removed the note of {user.label}", target=user)
     return user
 
@@ -256,8 +297,7 @@ def set_access_level(actor: Actor, user: User, access_level: str) -> User:
     with transaction.atomic():
         user = _locked(user, unless_last_admin="demote" if access_level == AccessLevel.USER else "")
         before = user.access_level
-        user.access_level = access_level
-        user.save(update_fields=["access_level", "updated"])
+        _write(user, {"access_level": access_level})
         record(
             actor,
             "user_access_level_change",
@@ -270,12 +310,13 @@ def set_access_level(actor: Actor, user: User, access_level: str) -> User:
 
 
 def set_active(actor: Actor, user: User, active: bool) -> User:
-    """Enable or disable a user; the summary mail follows the account's state."""
+    """Enable or disable a user; the summary mail follows the account's state.
+
+    Disabling ends every session for good: enabling again brings none of them back.
+    """
     with transaction.atomic():
         user = _locked(user, unless_last_admin="" if active else "disable")
-        user.is_active = active
-        user.summary_email_enabled = active
-        user.save(update_fields=["is_active", "summary_email_enabled", "updated"])
+        _write(user, {"is_active": active, "summary_email_enabled": active}, end_sessions=not active)
         verb = "enable" if active else "disable"
         record(actor, f"user_{verb}", f"{verb.capitalize()}d user {user.label}", target=user)
     return user
@@ -290,10 +331,9 @@ def remove_user(actor: Actor, user: User) -> None:
 
 
 def set_summary_email(actor: Actor, user: User, enabled: bool) -> User:
-    user.summary_email_enabled = enabled
     verb = "enable" if enabled else "disable"
     with transaction.atomic():
-        user.save(update_fields=["summary_email_enabled", "updated"])
+        user = _write(_locked(user), {"summary_email_enabled": enabled})
         record(actor, f"user_summary_email_{verb}", f"{verb.capitalize()}d summary email for {user.label}", target=user)
     return user
 
@@ -309,26 +349,49 @@ def reset_password(actor: Actor, user: User) -> None:
 
 def disable_totp(actor: Actor, user: User) -> int:
     """Remove the user's TOTP devices (and their recovery codes when no factor is left)."""
-    with transaction.atomic():
-        removed, _ = TOTPDevice.objects.filter(user=user).delete()
-        drop_recovery_codes_if_no_factor(user)
-        record(
-            actor,
-            "user_2fa_disable",
-            f"Disabled two-factor authentication for {user.label}",
-            target=user,
-            devices_removed=removed,
-        )
-    return removed
+    return _remove_factors(actor, user, totp=True)[0]
 
 
 def disable_webauthn(actor: Actor, user: User) -> int:
+    """Remove the user's security keys (and their recovery codes when no factor is left)."""
+    return _remove_factors(actor, user, webauthn=True)[1]
+
+
+def reset_second_factors(actor: Actor, user: User) -> tuple[int, int]:
+    """Remove every second factor at once (one mail): the authenticator apps and security keys removed."""
+    return _remove_factors(actor, user, totp=True, webauthn=True)
+
+
+def _remove_factors(actor: Actor, user: User, *, totp: bool = False, webauthn: bool = False) -> tuple[int, int]:
+    """Remove factors under the user's row lock, each kind audited.
+
+    Done by anyone but the user themselves (an admin, the server's shell) it is a reset:
+    it ends every session of the user, since one of them may be why, and tells them by mail.
+    """
+    apps, keys = 0, []
     with transaction.atomic():
-        names = list(WebAuthnCredential.objects.filter(user=user).values_list("name", flat=True))
-        WebAuthnCredential.objects.filter(user=user).delete()
+        user = _locked(user)
+        if totp:
+            apps, _ = TOTPDevice.objects.filter(user=user).delete()
+            record(
+                actor,
+                "user_2fa_disable",
+                f"Disabled two-factor authentication for {user.label}",
+                target=user,
+                devices_removed=apps,
+            )
+        if webauthn:
+            keys = list(WebAuthnCredential.objects.filter(user=user).values_list("name", flat=True))
+            WebAuthnCredential.objects.filter(user=user).delete()
+            record(
+                actor, "user_webauthn_disable", f"Disabled WebAuthn for {user.label}", target=user, keys_removed=keys
+            )
         drop_recovery_codes_if_no_factor(user)
-        record(actor, "user_webauthn_disable", f"Disabled WebAuthn for {user.label}", target=user, keys_removed=names)
-    return len(names)
+        if actor.user is None or actor.user.pk != user.pk:
+            _write(user, {}, end_sessions=True)
+            if (apps or keys) and user.email:
+                transaction.on_commit(lambda: mail.send_factors_reset_mail(user, apps, keys))
+    return apps, len(keys)
 
 
 def has_second_factor(user: User) -> bool:

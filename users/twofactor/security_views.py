@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from users import services
 from users.audit import Actor
-from users.errors import InvalidInput
+from users.errors import InvalidInput, PortalError
 from users.models import WebAuthnCredential
 
 from . import recovery, session, totp, webauthn_keys
@@ -216,11 +216,16 @@ def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_credentials(_actor(request), request.user, password=form.cleaned_data["new_password1"])
-        except InvalidInput as exc:
+            generation = request.user.session_generation
+            password = form.cleaned_data["new_password1"]
+            user = services.update_credentials(_actor(request), request.user, password=password)
+        except PortalError as exc:  # a password the validators refuse, or the account removed meanwhile
             form.add_error("new_password1", exc.message.removeprefix("password: "))
         else:
-            update_session_auth_hash(request, request.user)  # this session stays; all others end
+            # This session stays and all others end, unless something else (a disable, a factor
+            # reset) ended the sessions while the new password was hashing: then this one ends too.
+            if user.session_generation == generation + 1:
+                update_session_auth_hash(request, user)
             messages.success(request, "Your password was changed. Your other sessions were signed out.")
             return redirect("security")
     return render(request, "twofactor/password_change.html", {"form": form})

@@ -24,8 +24,7 @@ class Command(BaseCommand):
         except PortalError as exc:
             raise CommandError(exc.message) from None
         actor = Actor.system("manage.py reset_2fa")
-        apps = services.disable_totp(actor, account)
-        keys = services.disable_webauthn(actor, account)
+        apps, keys = services.reset_second_factors(actor, account)
         unlocked = axes_reset(username=account.username)
         self.stdout.write(
             f"Reset two-factor sign-in of {account.label}: removed {apps} authenticator app(s), {keys} security "
