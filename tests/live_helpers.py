@@ -64,7 +64,8 @@ def gunicorn(workers: int = 3, threads: int = 8, **env: str) -> Iterator[str]:
     environment = os.environ | {
         "DATABASE_URL": test_database_url(),
         "PORTAL_BCRYPT_ROUNDS": "4",
-        "PORTAL_API_AUTH_FAILURE_LIMIT": "1000000000",
+        "PORTAL_ADDRESS_FAILURE_LIMIT": "1000000000",
+        "PORTAL_ACCOUNT_FAILURE_LIMIT": "1000000000",
         **env,
     }
     command = [
