@@ -159,7 +159,7 @@ def note_signin_failure(request: HttpRequest, name: str) -> Account:
     """Count a failed page sign-in step against the address and account budgets (django-axes
     counts the pair itself); a try refused because of a pause counts nowhere, as in axes."""
     account = account_named(name, ("id", "username", "email"))
-    if not getattr(request, "axes_locked_out", False):
+    if getattr(request, "signin_retry_after", None) is None:  # set when the try was refused unchecked
         Budget(client_ip(request), account).note_failure()
     return account
 
