@@ -8,6 +8,7 @@ import pytest
 from conftest import ADMIN_PASSWORD, db_state
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from page_helpers import signed_in
 from v2_helpers import NO_BODY, basic, bearer, call
 
 from users import services
@@ -315,3 +316,13 @@ def test_the_schema_says_so(client):
         if "$ref" in body:
             body = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
         assert body["properties"]["token"]["minLength"] == 20
+
+
+def test_the_org_settings_and_security_pages_say_so(admin):
+    browser = signed_in(admin)
+    for path, sentence in (
+        ("/org/", "The API refuses the password of anyone who has a second factor or is required to have one"),
+        ("/account/security/", "the API no longer takes your password: use an API token from your profile"),
+    ):
+        response = browser.get(path)
+        assert response.status_code == 200 and sentence in response.content.decode(), path
