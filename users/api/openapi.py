@@ -29,7 +29,8 @@ V2_ERROR = {"type": "object", "properties": {"message": {"type": "string"}}, "re
 # Every API call may be refused this way, whatever its parameters.
 COMMON_ERRORS = {
     400: "a missing or invalid parameter (named in the message), or a malformed body",
-    401: "missing or wrong credentials",
+    401: "missing or wrong credentials (a disabled user's too, and the password alone of a user who has a second "
+    "factor or is required to have one: they use their API token)",
     403: "the credentials' owner is not an active admin, or must enrol a second factor before using the API",
     405: "method not allowed",
     413: "request body over the documented limit (PORTAL_MAX_BODY_BYTES, 1 MiB by default)",

@@ -27,7 +27,7 @@ from .openapi import CLIENT_TOKEN_MIN_LENGTH, USER_NAME, V2_USER, v2_credentials
 from .parsers import StrictJSONParser
 
 CREDENTIAL_FIELDS = ("password", "token")
-STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+STATE_CHANGING = frozenset({"POST", "PUT", "DELETE"})
 JSON = "application/json"
 DOCUMENT_FIELDS = ("username", "password", "api_token_hash")  # what user_document reads
 
