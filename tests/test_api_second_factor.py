@@ -326,3 +326,11 @@ def test_the_org_settings_and_security_pages_say_so(admin):
     ):
         response = browser.get(path)
         assert response.status_code == 200 and sentence in response.content.decode(), path
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "users/bob"), ("POST", "users/bob/refresh"), ("GET", "users/ghost")]
+)
+def test_replies_with_hashes_or_tokens_are_not_stored_by_caches(client, admin, bob, method, path):
+    response = call(client, method, path, auth=basic("admin", ADMIN_PASSWORD))
+    assert response["Cache-Control"] == "no-store"

@@ -103,6 +103,12 @@ class V2View(APIView):
         if request.method in STATE_CHANGING and media_type != JSON:
             raise UnsupportedMediaType(media_type or "none")
 
+    def finalize_response(self, request: Request, response: Response, *args, **kwargs) -> Response:
+        """Replies carry bcrypt hashes and new tokens: no cache along the way keeps one."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, NotFound):
             exists = False
