@@ -154,8 +154,9 @@ class UserDetail(V2View):
 
     @extend_schema(operation_id="v2_user_create", **v2_schema(V2_USER, [409], v2_credentials("password")))
     def post(self, request: Request, user_name: str) -> Response:
-        if User.objects.filter(username=user_name).exists():  # 403 before the body's 400
-            raise Conflict(f"User ({user_name}) already exists.", field="user_name")
+        username = services.clean_username(user_name)  # a name no user can have is a 400, not a query
+        if User.objects.filter(username=username).exists():  # 403 before the body's 400
+            raise Conflict(f"User ({username}) already exists.", field="user_name")
         fields = json_fields(request, CREDENTIAL_FIELDS, required=("password",))
         token = client_token(fields)
         user = services.create_named_user(actor(request), username=user_name, password=fields["password"], token=token)
