@@ -71,7 +71,8 @@ def prepare(args: argparse.Namespace) -> tuple[dict, dict]:
         "PORTAL_ADMIN_USERNAME": ADMIN[0],
         "PORTAL_ADMIN_EMAIL": ADMIN[1],
         "PORTAL_ADMIN_PASSWORD": ADMIN[2],
-        "PORTAL_API_AUTH_FAILURE_LIMIT": "1000000",
+        "PORTAL_ADDRESS_FAILURE_LIMIT": "1000000",
+        "PORTAL_ACCOUNT_FAILURE_LIMIT": "1000000",
     }
     timings = {}
     started = time.monotonic()

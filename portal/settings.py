@@ -160,17 +160,23 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_AGE", default=8 * 3600)
 PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
 
-# Failed sign-ins (passwords and second-factor codes) are counted by django-axes per
-# user name and per client address; past the limit both are locked out for the cool-off.
+# Failed sign-ins (page passwords, second-factor codes, API Basic passwords) count against
+# three budgets (users/lockouts.py). django-axes locks the (account, address) pair for the
+# cool-off; the account alone and the address alone get higher limits per window, past
+# which tries answer 429 with Retry-After until the window ends.
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = env.int("PORTAL_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("PORTAL_LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AUTH_ACCOUNT_FAILURE_LIMIT = env.int("PORTAL_ACCOUNT_FAILURE_LIMIT", default=50)
+AUTH_ADDRESS_FAILURE_LIMIT = env.int("PORTAL_ADDRESS_FAILURE_LIMIT", default=30)
+AUTH_FAILURE_WINDOW = env.int("PORTAL_AUTH_FAILURE_WINDOW", default=900)
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "users.twofactor.login_views.locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # the audit log records sign-ins
-AXES_SENSITIVE_PARAMETERS = ["username", "login", "ip_address", "password", "code"]  # masked in stored attempts
+# Masked in stored attempts.
+AXES_SENSITIVE_PARAMETERS = ["username", "login", "ip_address", "password", "code", "token", "auth_token"]
 AXES_CLIENT_IP_CALLABLE = "portal.client_ip.client_ip"
 # Which X-Forwarded-For entries to believe: a number of proxy hops in front of the app
 # servers, or the proxies' networks ("10.0.0.0/8,127.0.0.1"). Empty: REMOTE_ADDR is the
@@ -286,10 +292,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
-# Failed API credentials: after this many failures per address or per user name
-# within the window, further attempts answer 429.
-API_AUTH_FAILURE_LIMIT = env.int("PORTAL_API_AUTH_FAILURE_LIMIT", default=10)
-API_AUTH_FAILURE_WINDOW = env.int("PORTAL_API_AUTH_FAILURE_WINDOW", default=300)
 # How long a verified API credential is remembered (bound to the stored hash).
 API_CREDENTIAL_CACHE_SECONDS = env.int("PORTAL_API_CREDENTIAL_CACHE_SECONDS", default=300)
 

@@ -92,7 +92,8 @@ def _serving(command: list[str], port: int, name: str, env: dict[str, str]) -> I
     environment = os.environ | {
         "DATABASE_URL": test_database_url(),
         "PORTAL_BCRYPT_ROUNDS": "4",
-        "PORTAL_API_AUTH_FAILURE_LIMIT": "1000000000",
+        "PORTAL_ADDRESS_FAILURE_LIMIT": "1000000000",
+        "PORTAL_ACCOUNT_FAILURE_LIMIT": "1000000000",
         **env,
     }
     ARTIFACTS.mkdir(exist_ok=True)

@@ -162,7 +162,7 @@ def database_dump() -> list[dict]:
 
 @pytest.fixture
 def live_setup(live_server, settings, admin, admin_token, system, make_user):
-    settings.API_AUTH_FAILURE_LIMIT = 10**9
+    settings.AUTH_ADDRESS_FAILURE_LIMIT = settings.AUTH_ACCOUNT_FAILURE_LIMIT = 10**9
     restore_migration_rows()
     make_user("dup@example.com", note="keep me")
     services.create_named_user(system, username="taken", password="long enough pass 1")

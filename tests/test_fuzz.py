@@ -31,7 +31,8 @@ CHECKS = (
 @LIVE_DB
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(live_server, settings, system, make_user):
     restore_migration_rows()
-    settings.API_AUTH_FAILURE_LIMIT = 10**9  # the fuzzer's bad credentials must not lock out its good ones
+    # the fuzzer's bad credentials must not lock out its good ones
+    settings.AUTH_ADDRESS_FAILURE_LIMIT = settings.AUTH_ACCOUNT_FAILURE_LIMIT = 10**9
     admin = User.objects.create_superuser(username="fuzz-admin", email="fuzz-admin@example.com", password=None)
     token = services.issue_api_token(system, admin)
     make_user("second-admin@example.com", access_level=AccessLevel.ADMIN, note="ünïcödé\tnote")

@@ -1,8 +1,9 @@
 """Every face resolves "user name or e-mail" to the same user."""
 
 import pytest
+from django.test import RequestFactory
 
-from users.api.credentials import Client, check_password
+from users.api.credentials import Client, check_basic
 from users.errors import NotFound
 from users.lookup import find_user, user_named
 from users.models import User
@@ -23,7 +24,7 @@ def test_a_user_name_wins_over_another_users_email(clash):
     _, by_name = clash
     assert user_named("zed@example.com") == by_name
     assert find_user(" zed@example.com ") == by_name
-    assert check_password("zed@example.com", PASSWORD, Client(ip="127.0.0.1", user_agent="")) == by_name
+    assert check_basic("zed@example.com", PASSWORD, Client.from_request(RequestFactory().get("/"))) == by_name
 
 
 def test_an_email_finds_its_user_in_any_case(clash):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bcrypt
 import pytest
 from conftest import ADMIN_PASSWORD
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from NebulaPythonSDK import Nebula
 
 from users import services
@@ -19,11 +20,15 @@ def matches(plain: str, hashed: str) -> bool:
     return bcrypt.checkpw(plain.encode(), hashed.encode())
 
 
-@pytest.fixture(params=["basic", "token"])
+@pytest.fixture(params=["basic", "token", "2fa admin, user name + token"])
 def nebula(request, live_server, admin, system) -> Nebula:
     if request.param == "basic":
         return Nebula(username="admin", password=ADMIN_PASSWORD, host_uri=live_server.url, request_timeout=10)
-    return Nebula(token=services.issue_api_token(system, admin), host_uri=live_server.url, request_timeout=10)
+    token = services.issue_api_token(system, admin)
+    if request.param == "token":
+        return Nebula(token=token, host_uri=live_server.url, request_timeout=10)
+    TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)
+    return Nebula(username="admin", password=token, host_uri=live_server.url, request_timeout=10)
 
 
 def test_users_functions(nebula):
@@ -73,3 +78,18 @@ def test_wrong_credentials(live_server, admin):
     wrong = Nebula(username="admin", password="not the password", host_uri=live_server.url, request_timeout=10)
     assert wrong.list_users() == {"status_code": 401, "reply": {"message": "Invalid credentials."}}
     assert wrong.check_api() == {"status_code": 200, "reply": {"api_available": True}}
+
+
+def test_a_2fa_admins_password_alone_is_refused_but_their_token_works(live_server, admin, system):
+    TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)
+    with_password = Nebula(username="admin", password=ADMIN_PASSWORD, host_uri=live_server.url, request_timeout=10)
+    assert with_password.list_users() == {"status_code": 401, "reply": {"message": "Invalid credentials."}}
+    assert with_password.refresh_user_token("admin") == {
+        "status_code": 401,
+        "reply": {"message": "Invalid credentials."},
+    }
+    token = services.issue_api_token(system, admin)  # on the pages, after the factor and the recent check
+    with_token = Nebula(username="admin@example.com", password=token, host_uri=live_server.url, request_timeout=10)
+    assert with_token.list_users() == {"status_code": 200, "reply": {"users": ["admin"]}}
+    entry = AuditEntry.objects.filter(action_type="api_auth_failed").first()
+    assert entry.additional_information == {"reason": "password refused: use a token"}

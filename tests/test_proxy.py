@@ -43,7 +43,7 @@ def client_at(address: str) -> requests.Session:
 
 @pytest.fixture(scope="module")
 def portal_behind_proxies(django_db_setup, django_db_blocker):
-    env = {"PORTAL_TRUSTED_PROXIES": "2", "PORTAL_API_AUTH_FAILURE_LIMIT": str(LIMIT)}
+    env = {"PORTAL_TRUSTED_PROXIES": "2", "PORTAL_ADDRESS_FAILURE_LIMIT": str(LIMIT)}
     with (
         django_db_blocker.unblock(),
         gunicorn(workers=2, threads=4, **env) as app,

@@ -70,8 +70,9 @@ def test_enforced_user_cannot_remove_their_last_factor(client, ann, system):
     assert TOTPDevice.objects.filter(user=ann, confirmed=True).exists()
 
 
-def test_admin_reset_through_v1_then_enrol_again(ann, v1, system):
+def test_admin_reset_through_v1_then_enrol_again(ann, admin, v1, system):
     services.set_global_2fa(system, True)
+    TOTPDevice.objects.create(user=admin, confirmed=True)  # under enforcement the admin's token needs a factor
     TOTPDevice.objects.create(user=ann, confirmed=True)
     assert v1.post("user/2fa/disable", email="ann@example.com").json() == {
         "msg": "Successfully disabled two-factor authentication for user ann@example.com",

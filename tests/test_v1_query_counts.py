@@ -8,8 +8,9 @@ from users.models import WebAuthnCredential
 
 pytestmark = pytest.mark.django_db
 
-# token lookup; count; the page (2FA state as subqueries); memberships prefetch
-USERS_PAGE_QUERIES = 4
+# token lookup; the org's 2FA switch (a token is refused while its owner must still enrol);
+# count; the page (2FA state as subqueries); memberships prefetch
+USERS_PAGE_QUERIES = 5
 
 
 @pytest.fixture(params=[1, 25], ids=["few", "many"])
@@ -45,10 +46,10 @@ def test_users_filter(v1, population, django_assert_num_queries):
 
 
 def test_flocks_list(v1, population, django_assert_num_queries):
-    with django_assert_num_queries(2):  # token lookup; flocks
+    with django_assert_num_queries(3):  # token lookup; the org's 2FA switch; flocks
         assert len(v1.get("flocks/list").json()["flocks"]) == 2 * population + 1
 
 
 def test_flocks_list_for_a_user(v1, population, django_assert_num_queries):
-    with django_assert_num_queries(3):  # token lookup; the user; their flocks
+    with django_assert_num_queries(4):  # token lookup; the org's 2FA switch; the user; their flocks
         assert len(v1.get("flocks/list", email="user0@example.com").json()["flocks"]) == 2

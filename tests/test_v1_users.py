@@ -30,7 +30,8 @@ def ann(make_user) -> User:
 # --- org settings ---------------------------------------------------------------------------------------------
 
 
-def test_globally_enforce_2fa_enable_and_disable(v1):
+def test_globally_enforce_2fa_enable_and_disable(v1, admin):
+    TOTPDevice.objects.create(user=admin, confirmed=True)  # once enforced, a token works only for the enrolled
     ok(v1.post("settings/usermanagement/globally_enforce_2fa/enable"))
     assert OrgSetting.load().globally_enforce_2fa is True
     ok(v1.post("settings/usermanagement/globally_enforce_2fa/disable"))

@@ -32,6 +32,13 @@ def call(
     if auth is not None:
         all_headers["authorization"] = auth
     content_type = all_headers.pop("content_type", "application/json")
+    # The test client leaves Content-Type out when there is no body; the SDK always sends it.
     return client.generic(
-        method, f"/api/v2/{path}", data, content_type=content_type, headers=all_headers, REMOTE_ADDR=remote_addr
+        method,
+        f"/api/v2/{path}",
+        data,
+        content_type=content_type,
+        headers=all_headers,
+        REMOTE_ADDR=remote_addr,
+        CONTENT_TYPE=content_type,
     )

@@ -16,6 +16,7 @@ urlpatterns = [
     path("users/<id:pk>/reset-password/", views.user_reset_password, name="user_reset_password"),
     path("users/<id:pk>/reset-totp/", views.user_reset_totp, name="user_reset_totp"),
     path("users/<id:pk>/reset-webauthn/", views.user_reset_webauthn, name="user_reset_webauthn"),
+    path("users/<int:pk>/lift-lockout/", views.user_lift_lockout, name="user_lift_lockout"),
     path("users/<id:pk>/flocks/assign/", views.user_flocks_assign, name="user_flocks_assign"),
     path("users/<id:pk>/flocks/unassign/", views.user_flocks_unassign, name="user_flocks_unassign"),
     path("users/<id:pk>/remove/", views.user_remove, name="user_remove"),

@@ -25,7 +25,7 @@ from flocks import services as flock_services
 from flocks.models import Flock, FlockMembership
 from users.twofactor.decorators import recent_auth_required, recent_auth_required_when
 
-from . import selectors, services
+from . import lockouts, selectors, services
 from .access import admin_required, ensure_may_open
 from .audit import Actor
 from .errors import PortalError
@@ -279,6 +279,7 @@ def confirmed_action(
     self_allowed: bool = False,
     list_keys: bool = False,
     recent_check: bool = False,
+    button_class: str = "danger",
 ) -> Callable[[UserAction], Callable[..., HttpResponse]]:
     """A destructive action: GET shows a confirmation page, POST does it. With ``recent_check``
     (taking away someone's access or factors) both ask for the admin's password or factor again
@@ -297,6 +298,7 @@ def confirmed_action(
                 "title": title.format(user=user.label),
                 "question": question.format(user=user.label),
                 "button": button,
+                "button_class": button_class,
                 "cancel_url": reverse("user_detail", args=[user.pk]),
                 "keys": user.webauthn_credentials.all() if list_keys else None,
             }
@@ -350,6 +352,21 @@ def user_reset_totp(request: HttpRequest, user: User) -> None:
 def user_reset_webauthn(request: HttpRequest, user: User) -> None:
     removed = services.disable_webauthn(Actor.from_request(request), user)
     messages.success(request, f"Reset WebAuthn of {user.label} ({removed} key{'s' if removed != 1 else ''} removed).")
+
+
+@confirmed_action(
+    title="Lift the sign-in lock-out of {user}?",
+    question="Failed sign-ins counted against {user} are forgotten: they can sign in again at once from every "
+    "address, on the pages and in the API. Their password and second factors stay as they are.",
+    button="Lift lock-out",
+    button_class="primary",
+    recent_check=True,
+)
+def user_lift_lockout(request: HttpRequest, user: User) -> None:
+    removed = lockouts.lift(Actor.from_request(request), user)
+    messages.success(
+        request, f"Lifted the sign-in lock-out of {user.label} ({removed} record{'s' if removed != 1 else ''} cleared)."
+    )
 
 
 @never_cache

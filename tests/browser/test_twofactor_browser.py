@@ -108,6 +108,7 @@ def test_forced_enrolment_when_enforcement_is_on(page, shot, login, ann, system)
 
 def test_admin_reset_then_re_enrolment(page, shot, login, ann, admin, system, live_server):
     services.set_global_2fa(system, True)
+    TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)  # under enforcement a token needs a factor
     TOTPDevice.objects.create(user=ann, name="lost phone", confirmed=True)
     token = services.issue_api_token(system, admin)
     response = requests.post(

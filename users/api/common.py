@@ -21,7 +21,7 @@ from users.audit import Actor
 from users.errors import InvalidInput, PortalError
 from users.models import User
 
-from .credentials import Client, TooManyFailures, check_password, check_token
+from .credentials import Client, MustEnrol, TooManyFailures, check_basic, check_token
 
 V1_INVALID_TOKEN = "Invalid auth_token"
 V1_BAD_HEADER_TOKEN = "Unauthorized"
@@ -53,6 +53,8 @@ class V1TokenAuthentication(BaseAuthentication):
             user = check_token(token, Client.from_request(request))
         except TooManyFailures as exc:
             raise _throttled(exc) from None
+        except MustEnrol as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
         if user is None:
             raise exceptions.AuthenticationFailed(V1_BAD_HEADER_TOKEN if header_token else V1_INVALID_TOKEN)
         return user, None
@@ -62,10 +64,12 @@ class V1TokenAuthentication(BaseAuthentication):
 
 
 class V2Authentication(BaseAuthentication):
-    """HTTP Basic (user name + password) or ``Authorization: Bearer <token>``.
+    """HTTP Basic (user name + password, or user name + API token) or ``Authorization: Bearer <token>``.
 
-    A disabled user's credentials answer 401 like wrong ones (as Django's own sign-in
-    does), so they do not reveal that the secret was right; an active non-admin gets 403.
+    The password alone is refused (401, as a wrong one) for users a second factor protects:
+    they use their token, minted on the pages after passing the factor. A disabled user's
+    credentials answer 401 like wrong ones (as Django's own sign-in does), so they do not
+    reveal that the secret was right; an active non-admin gets 403.
     """
 
     def authenticate(self, request) -> tuple[User, None]:
@@ -74,14 +78,16 @@ class V2Authentication(BaseAuthentication):
         client = Client.from_request(request)
         try:
             if scheme == "basic":
-                name, password = _decode_basic(value)
-                user = check_password(name, password, client)
+                name, secret = _decode_basic(value)
+                user = check_basic(name, secret, client)
             elif scheme == "bearer" and value:
                 user = check_token(value, client)
             else:
                 raise exceptions.NotAuthenticated("Authentication credentials were not provided.")
         except TooManyFailures as exc:
             raise _throttled(exc) from None
+        except MustEnrol as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("Invalid credentials.")
         return user, None

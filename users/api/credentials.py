@@ -6,9 +6,14 @@ under a keyed hash of the credential, as a keyed hash of the user and their
 stored bcrypt hash (the cache holds neither a secret nor a hash). Every request
 still reads the user's row, so a changed password or token, a disabled or
 demoted user is refused on the very next request, on every worker. A repeated
-credential costs one cache round trip and one indexed query. Failures are
-counted per client address and per user name; past the limit the caller gets
-429 until the window passes."""
+credential costs one cache round trip and one indexed query.
+
+HTTP Basic takes the user's token in the password field (as the Nebula SDK sends
+it) for everybody, but the password itself only from users whom no second factor
+protects: for the others it answers like a wrong password (the password alone must
+not get around their factor). Password failures count against the sign-in budgets
+the pages use (``users.lockouts``); wrong tokens against the address only. A
+disabled user's right password answers exactly like a wrong one, in time too."""
 
 from __future__ import annotations
 
@@ -17,16 +22,19 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from portal.client_ip import client_ip
+from users import lockouts
 from users.audit import Actor, record
 from users.hashers import bcrypt_check, bcrypt_hash, plain_bcrypt
-from users.lookup import user_named
+from users.lockouts import Account, Budget, Paused
 from users.models import AuditEntry, User
 from users.selectors import users_where
 from users.tokens import keyed_digest, token_index
+from users.twofactor.policy import factor_required, has_second_factor, needs_enrolment
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 AUDIT_LABEL_MAX = AuditEntry._meta.get_field("actor_label").max_length
@@ -39,71 +47,90 @@ CHECKED_FIELDS = (
     "password",
     "access_level",
     "is_active",
+    "must_enroll_2fa",
     "api_token_hash",
+    "api_token_index",
     "api_token_last_used",
+)
+PASSWORD_REFUSED = "password refused: use a token"
+ENROL_FIRST = (
+    "Two-factor sign-in is required for your account: enrol a second factor on the portal's "
+    "Security page before using the API."
 )
 # Checked against when a user name is unknown, so that answer costs as much as a wrong password.
 _DUMMY_HASH = SimpleLazyObject(lambda: bcrypt_hash("not a real password"))
 
 
 class TooManyFailures(Exception):
-    """Raised before any check when the address or user name is over the failure limit."""
+    """Raised before any check when the address, the account or the pair is over its budget."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__("Too many failed attempts")
         self.retry_after = retry_after
 
 
+class MustEnrol(Exception):
+    """Right credentials of a user required to have a second factor who has none: no API
+    credential works for them until they enrol (a token minted earlier included)."""
+
+
 @dataclass(frozen=True)
 class Client:
     ip: str
     user_agent: str
+    request: HttpRequest  # the Django request, on which django-axes counts the (account, address) pair
 
     @classmethod
     def from_request(cls, request) -> Client:
-        return cls(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""))
+        django_request = getattr(request, "_request", request)  # DRF wraps it
+        return cls(
+            ip=client_ip(django_request),
+            user_agent=django_request.META.get("HTTP_USER_AGENT", ""),
+            request=django_request,
+        )
 
 
-def _failure_keys(client: Client, name: str | None) -> list[str]:
-    keys = [f"apifail:ip:{client.ip}"]
-    if name:
-        keys.append(f"apifail:name:{keyed_digest('api-fail-name', name)}")
-    return keys
+def _refuse_if_paused(client: Client, account: Account | None, *also: str) -> dict:
+    """Refuse a try over the address or account budget, or for a locked pair, auditing that
+    once per budget and window so a client hammering on cannot flood the audit log; else
+    return what the cache holds under ``also`` (one round trip with the budgets)."""
+    try:
+        found = Budget(client.ip, account).check(*also)
+    except Paused as exc:
+        _audit_pause(client, account, exc.over, exc.retry_after)
+        raise TooManyFailures(exc.retry_after) from None
+    if account is not None and lockouts.pair_locked(client.request, account):
+        retry_after = lockouts.cooloff_seconds()
+        _audit_pause(client, account, [f"pair:{account.key}:{client.ip}"], retry_after)
+        raise TooManyFailures(retry_after)
+    return found
 
 
-def _check_throttle(client: Client, name: str | None, credential_key: str) -> str | None:
-    """Refuse an address or user name over the limit, auditing that once per key and window
-    so a client hammering past the limit cannot flood the audit log; otherwise return what
-    the cache remembers under ``credential_key`` (one cache round trip for both)."""
-    limit, window = settings.API_AUTH_FAILURE_LIMIT, settings.API_AUTH_FAILURE_WINDOW
-    failure_keys = _failure_keys(client, name)
-    found = cache.get_many([*failure_keys, credential_key])
-    over = [key for key in failure_keys if found.get(key, 0) >= limit]
-    if not over:
-        return found.get(credential_key)
-    first_refusals = [cache.add(f"apithrottled:{key}", 1, window) for key in over]
-    if any(first_refusals):
-        _audit(client, name, "api_auth_throttled", "API authentication throttled for {}", client.ip)
-    raise TooManyFailures(window)
+def _audit_pause(client: Client, account: Account | None, over: list[str], retry_after: int) -> None:
+    if any([cache.add(f"apithrottled:{key}", 1, retry_after) for key in over]):
+        label = account.name if account is not None else ""
+        _audit(client, account, "api_auth_throttled", f"API authentication throttled for {label or client.ip}")
 
 
-def _note_failure(client: Client, name: str | None, how: str) -> None:
-    window = settings.API_AUTH_FAILURE_WINDOW
-    for key in _failure_keys(client, name):
-        if not cache.add(key, 1, window):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, window)
-    _audit(client, name, "api_auth_failed", f"Failed API authentication ({how}) for {{}}", "an unknown token")
+def _failed(client: Client, account: Account | None, how: str) -> None:
+    """Count a failure against the address (and the account and pair when one is named)."""
+    Budget(client.ip, account).note_failure()
+    if account is not None:
+        lockouts.note_pair_failure(client.request, account)
+    label = account.name if account is not None else "an unknown token"
+    _audit(client, account, "api_auth_failed", f"Failed API authentication ({how}) for {label}")
 
 
-def _audit(client: Client, name: str | None, action_type: str, message: str, nameless: str) -> None:
-    """Audit a refusal. The name is the client's choice: no control characters (PostgreSQL
-    refuses NUL) and no longer than the label column, so the entry can always be written."""
-    label = _printable(name or "", AUDIT_LABEL_MAX)
-    actor = Actor(ip=client.ip or None, user_agent=_printable(client.user_agent, USER_AGENT_MAX), label=label)
-    record(actor, action_type, message.format(label or nameless))
+def _audit(client: Client, account: Account | None, action_type: str, message: str, **extra) -> None:
+    """Audit a refusal under the account's user name, or the masked name that matched no user
+    (it may be a password typed in the wrong box); the user agent is the client's choice,
+    so no control characters (PostgreSQL refuses NUL) and no longer than its column."""
+    actor = Actor(
+        ip=client.ip or None,
+        user_agent=_printable(client.user_agent, USER_AGENT_MAX),
+        label=account.name[:AUDIT_LABEL_MAX] if account is not None else "",
+    )
+    record(actor, action_type, message, target=account.user if account is not None else None, **extra)
 
 
 def _printable(text: str, limit: int) -> str:
@@ -130,39 +157,73 @@ def _verified(key: str, remembered: str | None, user: User, stored_hash: str, ve
     return False
 
 
-def check_token(token: str, client: Client) -> User | None:
-    """The user owning API token ``token``, or None (a failure is counted)."""
+def _token_of(user: User, token: str) -> User | None:
+    """``user`` when ``token`` is their API token (remembered, else bcrypt), else None."""
     key = _credential_key("token", token)
-    remembered = _check_throttle(client, None, key)
-    user = next(iter(users_where(("api_token_index",), [token_index(token)], CHECKED_FIELDS)), None) if token else None
-    if (
-        user is not None
-        and user.api_token_hash
-        and _verified(key, remembered, user, user.api_token_hash, lambda: bcrypt_check(token, user.api_token_hash))
-    ):
+    if _verified(key, cache.get(key), user, user.api_token_hash, lambda: bcrypt_check(token, user.api_token_hash)):
+        if user.is_active and needs_enrolment(user):
+            raise MustEnrol(ENROL_FIRST)
         _touch_token(user)
         return user
-    _note_failure(client, None, "token")
     return None
 
 
-def check_password(name: str, password: str, client: Client) -> User | None:
-    """The user with user name (or e-mail) ``name`` and this password, or None."""
-    key = _credential_key("password", f"{name}\0{password}")
-    remembered = _check_throttle(client, name, key)
-    user = user_named(name, CHECKED_FIELDS)
-    if user is not None and user.has_usable_password():
-        stored = plain_bcrypt(user.password)
+def check_token(token: str, client: Client) -> User | None:
+    """The user owning API token ``token``, or None (a failure is counted).
 
-        def verify() -> bool:
-            return bcrypt_check(password, stored) if stored else user.check_password(password)
-
-        if _verified(key, remembered, user, user.password, verify):
-            return user
-    else:
-        bcrypt_check(password, str(_DUMMY_HASH))
-    _note_failure(client, name, "password")
+    A token that is some user's costs no budget, so a flood of wrong ones from a shared
+    address cannot lock its holders out; a wrong one is refused at once when the address
+    is over its budget, so the answer tells a throttled guesser nothing.
+    """
+    user = next(iter(users_where(("api_token_index",), [token_index(token)], CHECKED_FIELDS)), None) if token else None
+    if user is not None and user.api_token_hash and _token_of(user, token) is not None:
+        return user
+    _refuse_if_paused(client, None)
+    _failed(client, None, "token")
     return None
+
+
+def check_basic(name: str, secret: str, client: Client) -> User | None:
+    """HTTP Basic: the user named ``name`` (user name or e-mail) when ``secret`` is their
+    API token, or their password and no second factor protects them; else None."""
+    account = lockouts.account_named(name, CHECKED_FIELDS)
+    user = account.user
+    is_token = user is not None and user.api_token_index and user.api_token_index == token_index(secret)
+    if is_token and _token_of(user, secret) is not None:
+        return user
+    key = _credential_key("password", f"{name}\0{secret}")
+    remembered = _refuse_if_paused(client, account, key).get(key)
+    if user is None or not user.has_usable_password():
+        bcrypt_check(secret, str(_DUMMY_HASH))
+    elif not user.is_active:
+        _password_matches(user, secret)  # spent all the same, never remembered: a right one answers as a wrong one
+    elif has_second_factor(user) or factor_required(user):
+        if _password_matches(user, secret):
+            _refused_password(client, account)
+            return None
+    elif _verified(key, remembered, user, user.password, lambda: _password_matches(user, secret)):
+        return user
+    _failed(client, account, "password")
+    return None
+
+
+def _password_matches(user: User, password: str) -> bool:
+    stored = plain_bcrypt(user.password)
+    return bcrypt_check(password, stored) if stored else user.check_password(password)
+
+
+def _refused_password(client: Client, account: Account) -> None:
+    """The right password of a user a second factor protects: refused like a wrong one, and
+    counted against the (account, address) pair only, so an old script still sending it
+    cannot pause its owner's sign-in from elsewhere."""
+    lockouts.note_pair_failure(client.request, account)
+    _audit(
+        client,
+        account,
+        "api_auth_failed",
+        f"Failed API authentication ({PASSWORD_REFUSED}) for {account.name}",
+        reason=PASSWORD_REFUSED,
+    )
 
 
 def _touch_token(user: User) -> None:

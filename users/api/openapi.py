@@ -29,12 +29,15 @@ V2_ERROR = {"type": "object", "properties": {"message": {"type": "string"}}, "re
 # Every API call may be refused this way, whatever its parameters.
 COMMON_ERRORS = {
     400: "a missing or invalid parameter (named in the message), or a malformed body",
-    401: "missing or wrong credentials",
-    403: "the credentials' owner is not an active admin",
+    401: "missing or wrong credentials (a disabled user's too, and the password alone of a user who has a second "
+    "factor or is required to have one: they use their API token)",
+    403: "the credentials' owner is not an active admin, or must enrol a second factor before using the API",
     405: "method not allowed",
     413: "request body over the documented limit (PORTAL_MAX_BODY_BYTES, 1 MiB by default)",
-    415: "a body in a media type the operation does not read",
-    429: "too many failed authentication attempts from this address or for this user name",
+    415: "a body in a media type the operation does not read (v2: any state-changing request "
+    "whose Content-Type is not application/json, even with no body)",
+    429: "too many failed authentication attempts from this address or for this account (Retry-After says "
+    "how long to wait)",
 }
 V1_ERRORS = {404: "unknown user or flock", 409: "duplicate user, or the last active admin would be lost"}
 
@@ -211,7 +214,7 @@ class V1TokenScheme(OpenApiAuthenticationExtension):
 
 
 class V2Scheme(OpenApiAuthenticationExtension):
-    """v2: HTTP Basic (user name and password) or a Bearer API token."""
+    """v2: HTTP Basic (user name and password, or user name and API token) or a Bearer API token."""
 
     target_class = "users.api.common.V2Authentication"
     name = ["v2Basic", "v2Bearer"]
@@ -220,7 +223,15 @@ class V2Scheme(OpenApiAuthenticationExtension):
         return [{name: []} for name in self.name]
 
     def get_security_definition(self, auto_schema) -> list[dict]:
-        return [{"type": "http", "scheme": "basic"}, {"type": "http", "scheme": "bearer"}]
+        return [
+            {
+                "type": "http",
+                "scheme": "basic",
+                "description": "User name (or e-mail) and API token; or password, for users no second factor "
+                "protects (a user with a second factor, or required to have one, must use the token).",
+            },
+            {"type": "http", "scheme": "bearer"},
+        ]
 
 
 V2_USER = {
@@ -240,7 +251,8 @@ V2_REFUSED = {
 }
 V2_ERRORS = {
     403: "{user_exists: true} for a taken user name, {user_exists: false} for an unknown one, "
-    "or {message} when the credentials' owner is not an active admin",
+    "or {message} when the credentials' owner is not an active admin, must enrol a second factor first, "
+    "or asks to set or refresh another admin's credentials",
     404: "no such path (a user name cannot contain '/')",
     409: "the token is already another user's",
 }
@@ -259,12 +271,22 @@ def v2_schema(success: dict, errors: Sequence[int] = (), request: dict | None = 
     return arguments
 
 
+# A token the client chooses must be at least this long (the portal's own have 43 characters).
+CLIENT_TOKEN_MIN_LENGTH = 20
+
+
 def v2_credentials(*required: str) -> dict:
     """A JSON body of credential fields (strings; no other field allowed)."""
     secret = {"type": "string", "minLength": 1, "maxLength": 72}
+    token = {
+        **secret,
+        "minLength": CLIENT_TOKEN_MIN_LENGTH,
+        "description": f"API token of the client's choice: at least {CLIENT_TOKEN_MIN_LENGTH} characters, "
+        "at most 72 bytes in UTF-8.",
+    }
     body = {
         "type": "object",
-        "properties": {"password": secret, "token": secret},
+        "properties": {"password": secret, "token": token},
         "additionalProperties": False,
     }
     if required:

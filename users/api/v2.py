@@ -10,21 +10,25 @@ from __future__ import annotations
 import unicodedata
 
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 
 from users import services
-from users.errors import Conflict, InvalidInput, NotFound
+from users.audit import record
+from users.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from users.hashers import plain_bcrypt
 from users.models import User
 
 from .common import IsActiveAdmin, V2Authentication, actor
-from .openapi import USER_NAME, V2_USER, v2_credentials, v2_schema
+from .openapi import CLIENT_TOKEN_MIN_LENGTH, USER_NAME, V2_USER, v2_credentials, v2_schema
 from .parsers import StrictJSONParser
 
 CREDENTIAL_FIELDS = ("password", "token")
+STATE_CHANGING = frozenset({"POST", "PUT", "DELETE"})
+JSON = "application/json"
 DOCUMENT_FIELDS = ("username", "password", "api_token_hash")  # what user_document reads
 
 
@@ -56,6 +60,26 @@ def json_fields(request: Request, allowed: tuple[str, ...], required: tuple[str,
     return data
 
 
+def client_token(fields: dict[str, str]) -> str | None:
+    """The token the client chose, if any: a secret bcrypt can hash, and long enough that
+    it cannot be guessed (tokens the portal makes have 43 characters)."""
+    if "token" not in fields:
+        return None
+    token = services.clean_secret(fields["token"], "token")
+    if len(token) < CLIENT_TOKEN_MIN_LENGTH:
+        raise InvalidInput(f"token must be at least {CLIENT_TOKEN_MIN_LENGTH} characters", field="token")
+    return token
+
+
+def ensure_not_another_admin(request: Request, user: User, what: str) -> None:
+    """Through the API an admin may set or refresh their own credentials and a plain user's,
+    never another admin's: that would let one admin act as another, around their factor.
+    The refusal is audited and changes nothing else."""
+    if user.is_admin and user.pk != request.user.pk:
+        record(actor(request), "api_credentials_refused", f"Refused to {what} of admin {user.label}", target=user)
+        raise PermissionDenied("An admin's password and token can be changed only by that admin, not through another.")
+
+
 def find_user(user_name: str, fields: tuple[str, ...] = ()) -> User:
     """The user named ``user_name`` (only ``fields`` loaded when given); a name no user
     could have is a 400, not a query."""
@@ -70,6 +94,20 @@ class V2View(APIView):
     authentication_classes = [V2Authentication]
     permission_classes = [IsActiveAdmin]
     parser_classes = [StrictJSONParser]
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        """After credentials (401) and the admin check (403): a state-changing request must
+        say it is JSON, even with no body (415), so a cross-site form cannot send one."""
+        super().initial(request, *args, **kwargs)
+        media_type = request.content_type.partition(";")[0].strip().lower()
+        if request.method in STATE_CHANGING and media_type != JSON:
+            raise UnsupportedMediaType(media_type or "none")
+
+    def finalize_response(self, request: Request, response: Response, *args, **kwargs) -> Response:
+        """Replies carry bcrypt hashes and new tokens: no cache along the way keeps one."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, NotFound):
@@ -116,10 +154,12 @@ class UserDetail(V2View):
 
     @extend_schema(operation_id="v2_user_create", **v2_schema(V2_USER, [409], v2_credentials("password")))
     def post(self, request: Request, user_name: str) -> Response:
+        username = services.clean_username(user_name)  # a name no user can have is a 400, not a query
+        if User.objects.filter(username=username).exists():  # 403 before the body's 400
+            raise Conflict(f"User ({username}) already exists.", field="user_name")
         fields = json_fields(request, CREDENTIAL_FIELDS, required=("password",))
-        user = services.create_named_user(
-            actor(request), username=user_name, password=fields["password"], token=fields.get("token")
-        )
+        token = client_token(fields)
+        user = services.create_named_user(actor(request), username=user_name, password=fields["password"], token=token)
         return Response(user_document(user))
 
     @extend_schema(operation_id="v2_user_delete", **v2_schema({"type": "object", "maxProperties": 0}, [409]))
@@ -132,10 +172,11 @@ class UserDetail(V2View):
 class UserUpdate(V2View):
     @extend_schema(operation_id="v2_user_update", **v2_schema(V2_USER, [409], v2_credentials()))
     def put(self, request: Request, user_name: str) -> Response:
+        user = find_user(user_name)
+        ensure_not_another_admin(request, user, "set the credentials")
         fields = json_fields(request, CREDENTIAL_FIELDS)
-        user = services.update_credentials(
-            actor(request), find_user(user_name), password=fields.get("password"), token=fields.get("token")
-        )
+        token = client_token(fields)
+        user = services.update_credentials(actor(request), user, password=fields.get("password"), token=token)
         return Response(user_document(user))
 
 
@@ -149,6 +190,8 @@ class UserRefresh(V2View):
         ),
     )
     def post(self, request: Request, user_name: str) -> Response:
+        user = find_user(user_name)
+        ensure_not_another_admin(request, user, "refresh the API token")
         json_fields(request, ())  # no body, or an empty object as in the contract
-        token = services.issue_api_token(actor(request), find_user(user_name))
+        token = services.issue_api_token(actor(request), user)
         return Response({"token": token})

@@ -8,6 +8,7 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from django.http import HttpRequest
 
 from users.errors import NotFound
+from users.lockouts import masked
 from users.lookup import find_user
 from users.models import User
 
@@ -37,11 +38,12 @@ class LoginForm(forms.Form):
         data = super().clean()
         if self.errors:
             return data
-        # Failures are counted under the account's user name however it was typed.
+        # Failures are counted under the account's user name however it was typed, and a
+        # name that matches no user only masked (it may be a password in the wrong box).
         try:
             username = find_user(data["login"]).username
         except NotFound:
-            username = data["login"].strip()
+            username = masked(data["login"].strip())
         self.user = authenticate(self.request, username=username, password=data["password"])
         if self.user is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import django_otp
-from axes.handlers.proxy import AxesProxyHandler
-from axes.helpers import get_lockout_response
 from django.conf import settings
 from django.contrib import auth, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
@@ -21,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_otp.models import Device
 
+from users import lockouts
 from users.audit import Actor, record
 from users.models import User
 
@@ -71,13 +71,18 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 def locked_out(request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None):
-    """django-axes' lock-out answer (AXES_LOCKOUT_CALLABLE): a page, or JSON for the key scripts."""
+    """django-axes' lock-out answer (AXES_LOCKOUT_CALLABLE), also for a paused account or
+    address (``users.lockouts``): 429 with Retry-After, a page or JSON for the key scripts."""
     session.clear_pending(request)
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    retry_after = getattr(request, "signin_retry_after", None) or lockouts.cooloff_seconds()
+    minutes = max(1, math.ceil(retry_after / 60))
     message = f"Too many failed sign-in attempts. Signing in is paused for {minutes} minutes; try again later."
     if request.content_type == "application/json":
-        return JsonResponse({"error": message, "redirect": reverse("login")}, status=429)
-    return render(request, "twofactor/locked_out.html", {"message": message, "minutes": minutes}, status=429)
+        response = JsonResponse({"error": message, "redirect": reverse("login")}, status=429)
+    else:
+        response = render(request, "twofactor/locked_out.html", {"message": message, "minutes": minutes}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 @dataclass(frozen=True)
@@ -114,11 +119,12 @@ class Step:
         return Actor.from_request(request, user)
 
     def lockout(self, request: HttpRequest, user: User) -> HttpResponse | None:
-        """django-axes' answer when the account or address is locked, else None."""
-        credentials = {"username": user.username}
-        if AxesProxyHandler.is_allowed(request, credentials):
+        """The lock-out answer while signing in is paused for this user from here, else None."""
+        retry_after = lockouts.signin_pause(request, user.username)
+        if retry_after is None:
             return None
-        return get_lockout_response(request, None, credentials)
+        request.signin_retry_after = retry_after
+        return locked_out(request)
 
     def context(self, request: HttpRequest, user: User, **forms: Any) -> dict:
         has_totp = totp.confirmed_device(user) is not None

@@ -9,7 +9,7 @@ from users.services import has_second_factor
 
 from .errors import FactorRefused
 
-__all__ = ["enforcement_applies", "ensure_not_last_factor", "has_second_factor", "needs_enrolment"]
+__all__ = ["enforcement_applies", "ensure_not_last_factor", "factor_required", "has_second_factor", "needs_enrolment"]
 
 
 def enforcement_applies(user: User) -> bool:
@@ -22,9 +22,18 @@ def enforcement_applies(user: User) -> bool:
     return bool(OrgSetting.objects.filter(pk=1).values_list("globally_enforce_2fa", flat=True).first())
 
 
+def factor_required(user: User) -> bool:
+    """The org switch or the user's own flag applies and their enrolment deadline has passed.
+
+    There is no grace period yet, so the deadline is now; a grace period changes only this.
+    """
+    return enforcement_applies(user)
+
+
 def needs_enrolment(user: User) -> bool:
-    """True while an enforced user has no confirmed factor: they may only enrol or sign out."""
-    return enforcement_applies(user) and not has_second_factor(user)
+    """True while a user required to have a factor has none: they may only enrol or sign out
+    (and use no API credential)."""
+    return factor_required(user) and not has_second_factor(user)
 
 
 def ensure_not_last_factor(user: User, *, removing_totp: bool = False, removing_keys: int = 0) -> None:

@@ -1,8 +1,11 @@
-"""Audit entries for failed sign-ins and lock-outs (sign-in and sign-out are audited by their views).
+"""Audit entries and budgets for failed sign-ins and lock-outs (sign-in and sign-out are
+audited by their views).
 
 Django's ``authenticate`` sends ``user_login_failed``; django-axes sends
 ``user_locked_out``. A wrong second-factor code is reported as ``user_login_failed``
-too (see ``report_failure``), so axes counts it and locks out.
+too (see ``report_failure``), so axes counts it and locks out. Each failure also counts
+against the address and account budgets the API shares (``users.lockouts``). A name
+that matches no user is recorded masked: it may be a password typed in the wrong box.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from portal.client_ip import client_ip
+from users import lockouts
 from users.audit import Actor, record
 from users.models import User
 
@@ -34,19 +38,27 @@ def report_failure(request: HttpRequest, user: User, stage: str) -> None:
 
 @receiver(user_login_failed, dispatch_uid="twofactor-audit-login-failed")
 def _login_failed(sender, credentials: dict, request: HttpRequest | None = None, stage: str = "password", **kwargs):
-    name = str(credentials.get("username", ""))[:254]
+    name = str(credentials.get("username", ""))
+    if request is not None:
+        account = lockouts.note_signin_failure(request, name)
+    else:
+        account = lockouts.account_named(name, ("id", "username", "email"))
     record(
-        _anonymous(request, name), "user_login_failed", f"Failed sign-in for {name} ({stage})", target=name, stage=stage
+        _anonymous(request, account.name),
+        "user_login_failed",
+        f"Failed sign-in for {account.name} ({stage})",
+        target=account.user or account.name,
+        stage=stage,
     )
 
 
 @receiver(user_locked_out, dispatch_uid="twofactor-audit-locked-out")
 def _locked_out(sender, request: HttpRequest, username: str | None, ip_address: str | None, **kwargs) -> None:
-    name = (username or "")[:254]
+    account = lockouts.account_named(username or "", ("id", "username", "email"))
     record(
-        _anonymous(request, name),
+        _anonymous(request, account.name),
         "user_locked_out",
-        f"Sign-in locked for {name or ip_address} after too many failures",
-        target=name,
+        f"Sign-in locked for {account.name} from {ip_address} after too many failures",
+        target=account.user or account.name,
         ip_address=ip_address,
     )

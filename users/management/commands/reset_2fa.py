@@ -1,9 +1,8 @@
 """Break-glass: remove a user's second factors (and sign-in lock-out) from the server's shell."""
 
-from axes.utils import reset as axes_reset
 from django.core.management.base import BaseCommand, CommandError
 
-from users import services
+from users import lockouts, services
 from users.audit import Actor
 from users.errors import PortalError
 from users.lookup import find_user
@@ -25,7 +24,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         actor = Actor.system("manage.py reset_2fa")
         apps, keys = services.reset_second_factors(actor, account)
-        unlocked = axes_reset(username=account.username)
+        unlocked = lockouts.lift(actor, account)
         self.stdout.write(
             f"Reset two-factor sign-in of {account.label}: removed {apps} authenticator app(s), {keys} security "
             f"key(s) and the recovery codes; cleared {unlocked} lock-out record(s)."
