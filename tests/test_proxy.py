@@ -73,5 +73,7 @@ def test_bad_tokens_cost_only_their_sender_and_forged_headers_move_nothing(porta
         assert mallory.get(ping, headers=forged, timeout=30).status_code == 401
     again = mallory.get(ping, headers={"X-Canary-Auth-Token": "bad", "X-Forwarded-For": "8.8.8.8"}, timeout=30)
     assert again.status_code == 429 and again.headers["Retry-After"]
+    # a right token is never refused for what others sent from the same address
+    assert mallory.get(ping, headers={"X-Canary-Auth-Token": admin_token}, timeout=30).status_code == 200
     assert alice.get(ping, headers={"X-Canary-Auth-Token": admin_token}, timeout=30).status_code == 200
     assert {entry.user_ip for entry in AuditEntry.objects.filter(action_type="api_auth_failed")} == {"127.0.0.51"}
