@@ -123,14 +123,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Cache (credential checks, throttling, sessions): Redis when configured, else local memory.
 _cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
 if _cache_url:
+    # Redis is only a cache: a call that fails or takes longer than the timeout goes to the
+    # fallback (process memory; nothing for sessions, which then come from the database)
+    # and Redis is tried again after PORTAL_CACHE_RETRY_SECONDS (portal/cache.py).
+    _redis = {
+        "BACKEND": "portal.cache.PortalRedisCache",
+        "LOCATION": _cache_url,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="portal"),
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("PORTAL_CACHE_TIMEOUT", default=0.3),
+            "socket_timeout": env.float("PORTAL_CACHE_TIMEOUT", default=0.3),
+            "RETRY_SECONDS": env.float("PORTAL_CACHE_RETRY_SECONDS", default=5),
+        },
+    }
     CACHES = {
-        "default": {
-            "BACKEND": "portal.cache.PortalRedisCache",
-            "LOCATION": _cache_url,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="portal"),
-        }
+        "default": _redis,
+        "sessions": {**_redis, "OPTIONS": {**_redis["OPTIONS"], "FALLBACK": "none"}},
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_CACHE_ALIAS = "sessions"
 else:
     CACHES = {"default": {"BACKEND": "portal.cache.PortalLocMemCache"}}
 
