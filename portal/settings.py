@@ -259,6 +259,13 @@ for _key in ("EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD
     if _key in _email:
         globals()[_key] = _email[_key]
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
+# Mails are queued with the change that asks for them and sent by `manage.py send_queued_mail`
+# (users/mail.py): an SMTP call gives up after EMAIL_TIMEOUT seconds, a failed mail is tried
+# again after 30 s, 60 s, 120 s … (at most an hour apart), and marked failed after the last attempt.
+EMAIL_TIMEOUT = env.int("PORTAL_EMAIL_TIMEOUT", default=10)
+PORTAL_MAIL_RETRY_SECONDS = env.float("PORTAL_MAIL_RETRY_SECONDS", default=30)
+PORTAL_MAIL_RETRY_MAX_SECONDS = env.float("PORTAL_MAIL_RETRY_MAX_SECONDS", default=3600)
+PORTAL_MAIL_MAX_ATTEMPTS = env.int("PORTAL_MAIL_MAX_ATTEMPTS", default=12)
 # Base URL used in links inside mails (welcome and password reset).
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
