@@ -5,20 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 
 import redis
+from live_helpers import free_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def spare_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RedisServer:
@@ -26,7 +20,7 @@ class RedisServer:
     ``thaw()`` (SIGSTOP/SIGCONT: connections hang, the data stays)."""
 
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or spare_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.folder = tempfile.mkdtemp(prefix="portal-redis-")
         self.process: subprocess.Popen | None = None

@@ -7,7 +7,7 @@ import threading
 from email.message import Message
 
 from aiosmtpd.controller import Controller
-from redis_helpers import spare_port
+from live_helpers import free_port
 
 
 class Inbox:
@@ -25,7 +25,7 @@ class Inbox:
 
 class SmtpServer:
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or spare_port()
+        self.port = port or free_port()
         self.inbox = Inbox()
         self.controller: Controller | None = None
 
