@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.health.HealthCheckMiddleware",  # /healthz, /readyz: before the SSL redirect and host checks
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

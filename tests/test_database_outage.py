@@ -20,6 +20,8 @@ def test_an_unreachable_database_answers_503_with_retry_after(engine, tmp_path):
         v2 = requests.get(f"{base}/api/v2/users", headers={"Authorization": "Bearer " + "x" * 40}, timeout=30)
         page = requests.get(f"{base}/users/", cookies={"sessionid": "a" * 32}, timeout=30, allow_redirects=False)
         sign_in = requests.get(f"{base}/login/", timeout=30)
+        healthz = requests.get(f"{base}/healthz", timeout=30)
+        readyz = requests.get(f"{base}/readyz", timeout=30)
     assert (v1.status_code, v1.json()) == (
         503,
         {"result": "error", "message": "Service temporarily unavailable. Try again shortly."},
@@ -31,3 +33,8 @@ def test_an_unreachable_database_answers_503_with_retry_after(engine, tmp_path):
         assert response.headers["Retry-After"] == "5"
         assert response.headers["Cache-Control"] == "no-store"
     assert sign_in.status_code == 200  # the sign-in form itself needs no database
+    assert (healthz.status_code, healthz.json()) == (200, {"status": "ok"})
+    assert (readyz.status_code, readyz.json()) == (
+        503,
+        {"status": "unavailable", "database": "unreachable", "cache": "local", "mail": None},
+    )

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Count, Min
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -94,11 +94,10 @@ def recent_mails(user: User) -> list[OutboxMail]:
 def queue_age() -> dict:
     """How far behind the worker is (for /readyz): queued mails and the oldest one's age."""
     now = timezone.now()
-    queued = OutboxMail.objects.filter(status=MailStatus.QUEUED)
-    found = queued.aggregate(oldest=Min("created"))
+    found = OutboxMail.objects.filter(status=MailStatus.QUEUED).aggregate(queued=Count("id"), oldest=Min("created"))
     oldest = found["oldest"]
     return {
-        "queued": queued.count(),
+        "queued": found["queued"],
         "oldest_queued_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
     }
 
