@@ -12,7 +12,7 @@ losing it must cost speed, never a request:
 - the fallback is a per-process local-memory cache (``FALLBACK: "locmem"``, for credential
   memory and the failure throttle), or nothing (``FALLBACK: "none"``, for sessions, which
   must come from the database: another process's memory would not see a sign-out);
-- one warning a minute while Redis is unreachable, one info line when it is back;
+- one warning a minute while Redis is unreachable, one when it is back;
 - keys written or deleted while Redis was unreachable are remembered and deleted from Redis
   before this process uses it again, so a copy from before the outage (a session signed out
   meanwhile, a changed one) is not served. See README "Reliability" for the window this
@@ -117,11 +117,10 @@ class Breaker:
                 self.failures = 0
 
     def close(self) -> None:
-        if self.open_until:
-            with self.lock:
-                self.open_until = 0.0
-                self.last_warning = -WARNING_INTERVAL
-            logger.info("Redis at %s reachable again; using it", self.server)
+        with self.lock:
+            self.open_until = 0.0
+            self.last_warning = -WARNING_INTERVAL
+        logger.warning("Redis at %s reachable again; using it", self.server)
 
     def remember(self, keys: list[str] | None) -> None:
         """Keys whose Redis copy is stale now (None: all of them)."""
@@ -193,7 +192,9 @@ class PortalRedisCache(_PortableKeysUnchecked, RedisCache):
             except RedisError as error:
                 self.breaker.trip(error)
             else:
-                self.breaker.close()
+                if self.breaker.degraded:
+                    self.breaker.close()
+                    self.fallback.clear()  # so the next outage starts from nothing stale
                 return result
         if name not in _READS:
             self.breaker.remember(self._written_keys(name, args, kwargs))

@@ -11,6 +11,7 @@ same ``Message-ID``, so a resend after an unacknowledged delivery is recognisabl
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections import Counter
 from datetime import timedelta
 from email.utils import make_msgid
@@ -39,6 +40,9 @@ TEMPLATES = {
 }
 RECENT_MAILS = 5
 ERROR_MAX = OutboxMail._meta.get_field("last_error").max_length
+# Refusals of one message; any other failure (refused connection, timeout, disconnect)
+# means the server is unreachable, and the rest of the pass waits for the next one.
+MESSAGE_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
 
 class Undeliverable(Exception):
@@ -122,16 +126,23 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def send_due(limit: int = 100) -> Counter:
-    """Send the mails that are due, oldest first; returns how many were sent, put off, failed."""
+    """Send the mails that are due, oldest first; returns how many were sent, put off, failed.
+    An unreachable server ends the pass, so a hanging one costs one EMAIL_TIMEOUT, not one a mail."""
     due = (
         OutboxMail.objects.filter(status=MailStatus.QUEUED, next_attempt__lte=timezone.now())
         .order_by("next_attempt", "id")
         .values_list("pk", flat=True)[:limit]
     )
-    return Counter(_send_one(pk) for pk in list(due))
+    outcomes: Counter = Counter()
+    for pk in list(due):
+        outcome, server_down = _send_one(pk)
+        outcomes[outcome] += 1
+        if server_down:
+            break
+    return outcomes
 
 
-def _send_one(pk: int) -> str:
+def _send_one(pk: int) -> tuple[str, bool]:
     """One attempt, under the row's lock so two workers never send the same mail at once
     (another worker's mail is skipped). Sent first, then marked: at least once."""
     with transaction.atomic():
@@ -142,15 +153,17 @@ def _send_one(pk: int) -> str:
             .first()
         )
         if mail is None:
-            return "skipped"
+            return "skipped", False
         mail.attempts += 1
         now = timezone.now()
+        server_down = False
         try:
             message_for(mail).send()
         except Undeliverable as exc:
             mail.status, mail.last_error = MailStatus.FAILED, str(exc)
         except Exception as exc:  # SMTP refusals, connection errors, timeouts
             mail.last_error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
+            server_down = not isinstance(exc, MESSAGE_REFUSALS)
             if mail.attempts >= settings.PORTAL_MAIL_MAX_ATTEMPTS:
                 mail.status = MailStatus.FAILED
             else:
@@ -159,4 +172,5 @@ def _send_one(pk: int) -> str:
         else:
             mail.status, mail.sent_at, mail.last_error = MailStatus.SENT, now, ""
         mail.save(update_fields=["status", "attempts", "next_attempt", "last_error", "sent_at", "updated"])
-        return "sent" if mail.status == MailStatus.SENT else ("failed" if mail.status == MailStatus.FAILED else "retry")
+        outcome = {MailStatus.SENT: "sent", MailStatus.FAILED: "failed"}.get(mail.status, "retry")
+        return outcome, server_down
