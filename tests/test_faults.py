@@ -55,6 +55,7 @@ class Workload:
     stop: threading.Event = field(default_factory=threading.Event)
     outcomes: list[Outcome] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
+    errors: list[BaseException] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def call(self, session: requests.Session, what: str, method: str, path: str, **kwargs) -> requests.Response | None:
@@ -89,6 +90,12 @@ class Workload:
             self.added.append(email)
 
     def client(self, index: int) -> None:
+        try:
+            self.loop(index)
+        except BaseException as exc:  # reported by the test, not lost with the thread
+            self.errors.append(exc)
+
+    def loop(self, index: int) -> None:
         api, pages = requests.Session(), requests.Session()
         self.sign_in(pages)
         auth = {"auth_token": self.token}
@@ -257,6 +264,7 @@ def test_redis_smtp_and_postgresql_failing_under_load(dependencies):
     (ARTIFACTS / "faults-postgresql.txt").write_text("\n".join(figures) + "\n")
     print("\n".join(figures))
 
+    assert workload.errors == []
     assert not [o for o in outcomes if o.status >= 500 and o.status != 503], "no 500, ever"
     assert statuses[0] == 0, "every request got an HTTP reply"
     assert stray_503 == [], "503 only while PostgreSQL was down"
