@@ -13,6 +13,8 @@ import redis
 from live_helpers import free_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+# What /readyz says of the cache the suite runs with (the Redis leg sets REDIS_URL).
+CONFIGURED_CACHE = "ok" if os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL") else "local"
 
 
 class RedisServer:

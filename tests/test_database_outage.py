@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 from live_helpers import free_port, gunicorn
+from redis_helpers import CONFIGURED_CACHE
 
 DEAD_DATABASES = {
     "postgresql": lambda tmp_path: f"postgres://portal@127.0.0.1:{free_port()}/portal",  # nothing listens
@@ -36,5 +37,5 @@ def test_an_unreachable_database_answers_503_with_retry_after(engine, tmp_path):
     assert (healthz.status_code, healthz.json()) == (200, {"status": "ok"})
     assert (readyz.status_code, readyz.json()) == (
         503,
-        {"status": "unavailable", "database": "unreachable", "cache": "local", "mail": None},
+        {"status": "unavailable", "database": "unreachable", "cache": CONFIGURED_CACHE, "mail": None},
     )

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
-from redis_helpers import RedisServer, redis_caches
+from redis_helpers import CONFIGURED_CACHE, RedisServer, redis_caches
 
 from users import mail
 from users.models import OutboxMail, User
@@ -34,7 +34,7 @@ def test_probes_answer_plain_http_with_any_host(production_like, client):
     assert readyz.json() == {
         "status": "ok",
         "database": "ok",
-        "cache": "local",
+        "cache": CONFIGURED_CACHE,
         "mail": {"queued": 0, "oldest_queued_seconds": None},
     }
     assert client.head("/healthz", **FOREIGN).status_code == 200
