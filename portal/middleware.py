@@ -11,7 +11,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooMa
 from django.http import HttpRequest, HttpResponse
 
 from portal.encoding import is_strict_utf8_urlencoded
-from portal.errors import bad_request, is_api, too_large
+from portal.errors import bad_request, database_unavailable, is_api, too_large, unavailable
 from users.api.common import json_error
 
 logger = logging.getLogger("django.request")
@@ -27,6 +27,7 @@ class RequestGuardMiddleware:
       in the order its contract documents).
     - Under /api/: any fault becomes JSON (500 even with DEBUG on), and no reply is cached
       (they carry tokens, hashes and user data).
+    - The database unreachable (OperationalError, InterfaceError): 503 with Retry-After.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -47,6 +48,10 @@ class RequestGuardMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if database_unavailable(exception):
+            # A restart of the database costs the requests in flight a 503, not a traceback each.
+            logger.warning("Service Unavailable (database: %s): %s", exception, request.path)
+            return unavailable(request)
         if not is_api(request):
             return None
         if isinstance(exception, RequestDataTooBig):

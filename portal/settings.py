@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.health.HealthCheckMiddleware",  # /healthz, /readyz: before the SSL redirect and host checks
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -124,14 +125,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Cache (credential checks, throttling, sessions): Redis when configured, else local memory.
 _cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
 if _cache_url:
+    # Redis is only a cache: a call that fails or takes longer than the timeout goes to the
+    # fallback (process memory; nothing for sessions, which then come from the database)
+    # and Redis is tried again after PORTAL_CACHE_RETRY_SECONDS (portal/cache.py).
+    _redis = {
+        "BACKEND": "portal.cache.PortalRedisCache",
+        "LOCATION": _cache_url,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="portal"),
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("PORTAL_CACHE_TIMEOUT", default=0.3),
+            "socket_timeout": env.float("PORTAL_CACHE_TIMEOUT", default=0.3),
+            "RETRY_SECONDS": env.float("PORTAL_CACHE_RETRY_SECONDS", default=5),
+        },
+    }
     CACHES = {
-        "default": {
-            "BACKEND": "portal.cache.PortalRedisCache",
-            "LOCATION": _cache_url,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="portal"),
-        }
+        "default": _redis,
+        "sessions": {**_redis, "OPTIONS": {**_redis["OPTIONS"], "FALLBACK": "none"}},
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_CACHE_ALIAS = "sessions"
 else:
     CACHES = {"default": {"BACKEND": "portal.cache.PortalLocMemCache"}}
 
@@ -258,6 +270,13 @@ for _key in ("EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD
     if _key in _email:
         globals()[_key] = _email[_key]
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
+# Mails are queued with the change that asks for them and sent by `manage.py send_queued_mail`
+# (users/mail.py): an SMTP call gives up after EMAIL_TIMEOUT seconds, a failed mail is tried
+# again after 30 s, 60 s, 120 s … (at most an hour apart), and marked failed after the last attempt.
+EMAIL_TIMEOUT = env.int("PORTAL_EMAIL_TIMEOUT", default=10)
+PORTAL_MAIL_RETRY_SECONDS = env.float("PORTAL_MAIL_RETRY_SECONDS", default=30)
+PORTAL_MAIL_RETRY_MAX_SECONDS = env.float("PORTAL_MAIL_RETRY_MAX_SECONDS", default=3600)
+PORTAL_MAIL_MAX_ATTEMPTS = env.int("PORTAL_MAIL_MAX_ATTEMPTS", default=12)
 # Base URL used in links inside mails (welcome and password reset).
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from io import StringIO
 from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
 from django.core.cache import cache
+from django.core.mail import EmailMessage
+from django.core.management import call_command
 from django.http import HttpResponse
 from django.test import Client, TestCase
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -16,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from flocks.models import Flock, FlockMembership
 from users import services
 from users.audit import Actor
-from users.models import AccessLevel, AuditEntry, OrgSetting, User, WebAuthnCredential
+from users.models import AccessLevel, AuditEntry, OrgSetting, OutboxMail, User, WebAuthnCredential
 
 ADMIN_PASSWORD = "correct horse battery staple"
 
@@ -29,6 +32,18 @@ def _cheap_bcrypt_and_clean_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def sent_mail(db) -> Callable[[], list[EmailMessage]]:
+    """``sent_mail()`` runs the mail worker once (``send_queued_mail --once``, as production
+    does beside the app servers) and returns every mail sent so far in the test."""
+
+    def deliver() -> list[EmailMessage]:
+        call_command("send_queued_mail", "--once", stdout=StringIO())
+        return mail.outbox
+
+    return deliver
 
 
 @pytest.fixture
@@ -68,7 +83,7 @@ class V1Client:
         return self.client.get(f"/api/v1/{path}", {"auth_token": self.token, **params}, headers=self.headers)
 
     def post(self, path: str, **params):
-        with TestCase.captureOnCommitCallbacks(execute=True):  # mails go out on commit
+        with TestCase.captureOnCommitCallbacks(execute=True):  # on-commit work runs as after a real commit
             return self.client.post(f"/api/v1/{path}?auth_token={self.token}", params, headers=self.headers)
 
     def delete(self, path: str, **params):
@@ -105,7 +120,7 @@ def db_state() -> dict:
         "static": list(StaticDevice.objects.values_list("pk", flat=True)),
         "webauthn": list(WebAuthnCredential.objects.values_list("pk", flat=True)),
         "audit": list(AuditEntry.objects.exclude(action_type__startswith="api_auth_").values_list("pk", flat=True)),
-        "mails": len(mail.outbox),
+        "mails": list(OutboxMail.objects.values_list("pk", flat=True)),
     }
 
 

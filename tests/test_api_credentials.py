@@ -131,7 +131,10 @@ def test_a_deleted_and_recreated_user_does_not_inherit_the_memory(client, admin,
 
 
 def test_the_cache_never_holds_a_secret_or_a_hash(client, admin, admin_token, settings):
-    settings.CACHES = {"default": {"BACKEND": "portal.cache.PortalLocMemCache", "LOCATION": "inspect"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "portal.cache.PortalLocMemCache", "LOCATION": "inspect"},
+    }
     assert users(client, basic("admin", ADMIN_PASSWORD)).status_code == 200
     assert users(client, bearer(admin_token)).status_code == 200
     assert users(client, basic("admin", "a wrong guess")).status_code == 401

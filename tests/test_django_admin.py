@@ -8,8 +8,6 @@ import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from conftest import db_state
 from django.contrib import admin as django_admin
-from django.core import mail
-from django.test import TestCase
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -57,17 +55,16 @@ def test_users_and_visitors_are_kept_out(client, make_user):
     assert signed_in(make_user("ann@example.com")).get(url).status_code == 302
 
 
-def test_add_user_goes_through_the_service(admin_client):
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        response = admin_client.post(
-            reverse("admin:users_user_add"),
-            {"email": "New@Example.com", "access_level": "user", "note": "", "send_welcome_mail": "on"},
-        )
+def test_add_user_goes_through_the_service(admin_client, sent_mail):
+    response = admin_client.post(
+        reverse("admin:users_user_add"),
+        {"email": "New@Example.com", "access_level": "user", "note": "", "send_welcome_mail": "on"},
+    )
     assert response.status_code == 302
     user = User.objects.get(email="new@example.com")
     assert user.username == "new@example.com" and not user.has_usable_password()
     assert AuditEntry.objects.filter(action_type="user_add", target_label="new@example.com").count() == 1
-    assert len(mail.outbox) == 1
+    assert [m.to for m in sent_mail()] == [["new@example.com"]]
 
 
 def test_change_form_audits_each_change(admin_client, make_user):

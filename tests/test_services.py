@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.apps import apps
 from django.core import mail
-from django.db import connections
+from django.db import connections, transaction
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -14,7 +14,7 @@ from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership, FlockRole
 from users import services
 from users.errors import Conflict, InvalidInput, NotFound
 from users.hashers import bcrypt_check
-from users.models import AccessLevel, AuditEntry, OrgSetting, User, WebAuthnCredential
+from users.models import AccessLevel, AuditEntry, OrgSetting, OutboxMail, User, WebAuthnCredential
 
 pytestmark = pytest.mark.django_db
 
@@ -31,18 +31,27 @@ def audit_types() -> list[str]:
 # --- adding users ---------------------------------------------------------------------------------------------
 
 
-def test_add_user_mails_only_once_committed(system, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        user = services.add_user(system, email=" Ann@Example.COM ", access_level="user", require_2fa=True)
+def test_add_user_queues_its_welcome_mail_in_its_transaction(system, sent_mail):
+    user = services.add_user(system, email=" Ann@Example.COM ", access_level="user", require_2fa=True)
     assert (user.username, user.email, user.must_enroll_2fa) == ("ann@example.com", "ann@example.com", True)
-    assert len(callbacks) == 1 and [m.to for m in mail.outbox] == [["ann@example.com"]]
+    assert list(OutboxMail.objects.values_list("user", "kind", "status", "requested_by")) == [
+        (user.pk, "welcome", "queued", "tests")
+    ]
+    assert mail.outbox == []  # the worker sends it
+    assert [m.to for m in sent_mail()] == [["ann@example.com"]]
     assert audit_types() == ["user_add"]
 
 
-def test_add_user_without_welcome_mail(system, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        services.add_user(system, email="ann@example.com", access_level="admin", send_welcome_mail=False)
-    assert callbacks == [] and mail.outbox == []
+def test_a_rolled_back_add_queues_no_mail(system, sent_mail):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.add_user(system, email="ann@example.com", access_level="user")
+        raise RuntimeError("the caller's transaction fails")
+    assert not User.objects.exists() and not OutboxMail.objects.exists() and sent_mail() == []
+
+
+def test_add_user_without_welcome_mail(system, sent_mail):
+    services.add_user(system, email="ann@example.com", access_level="admin", send_welcome_mail=False)
+    assert not OutboxMail.objects.exists() and sent_mail() == []
 
 
 @pytest.mark.parametrize(
@@ -166,11 +175,12 @@ def test_notes_refuse_nul(system, ann):
     assert ann.note == ""
 
 
-def test_reset_password_mails_once_committed(system, ann, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        services.reset_password(system, ann)
-    assert [m.to for m in mail.outbox] == [["ann@example.com"]]
-    assert "/accounts/reset/" in mail.outbox[0].body
+def test_reset_password_queues_a_mail_sent_by_the_worker(system, ann, sent_mail):
+    services.reset_password(system, ann)
+    assert list(OutboxMail.objects.values_list("kind", "status")) == [("password_reset", "queued")]
+    sent = sent_mail()
+    assert [m.to for m in sent] == [["ann@example.com"]]
+    assert "/accounts/reset/" in sent[0].body
 
 
 def test_reset_password_needs_an_email(system):

@@ -4,7 +4,6 @@ import re
 from urllib.parse import urlparse
 
 import pytest
-from django.core import mail
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -45,7 +44,7 @@ def test_globally_enforce_2fa_enable_and_disable(v1, admin):
 # --- user/add -------------------------------------------------------------------------------------------------
 
 
-def test_user_add(v1):
+def test_user_add(v1, sent_mail):
     response = v1.post("user/add", email="New@Example.com", access_level="admin", note="hi", totp_enabled="true")
     ok(response, {"msg": "User (new@example.com) successfully created.", "result": "success"})
     user = User.objects.get(email="new@example.com")
@@ -57,7 +56,7 @@ def test_user_add(v1):
         True,
     )
     assert not user.has_usable_password()
-    assert [m.to for m in mail.outbox] == [["new@example.com"]]
+    assert [m.to for m in sent_mail()] == [["new@example.com"]]
 
 
 def _link_path(message) -> str:
@@ -76,9 +75,9 @@ def _set_password_through(client, path: str, password: str) -> None:
     assert b'Your password has been set. You can now <a href="' + login + b'">sign in</a>.' in response.content
 
 
-def test_welcome_mail_link_sets_the_password_once(v1, client):
+def test_welcome_mail_link_sets_the_password_once(v1, client, sent_mail):
     v1.post("user/add", email="new@example.com", access_level="user")
-    path = _link_path(mail.outbox[0])
+    path = _link_path(sent_mail()[0])
     _set_password_through(client, path, NEW_PASSWORD)
     user = User.objects.get(email="new@example.com")
     assert user.check_password(NEW_PASSWORD)
@@ -95,9 +94,9 @@ def test_welcome_mail_link_sets_the_password_once(v1, client):
     assert b"This link is no longer valid" in response.content
 
 
-def test_set_password_page_applies_the_password_rules(v1, client):
+def test_set_password_page_applies_the_password_rules(v1, client, sent_mail):
     v1.post("user/add", email="new@example.com", access_level="user")
-    form_path = client.get(_link_path(mail.outbox[0]), follow=True).redirect_chain[-1][0]
+    form_path = client.get(_link_path(sent_mail()[0]), follow=True).redirect_chain[-1][0]
     response = client.post(form_path, {"new_password1": "short", "new_password2": "short"})
     assert response.status_code == 200
     assert b"This password is too short" in response.content
@@ -108,12 +107,12 @@ def test_set_password_page_applies_the_password_rules(v1, client):
     ("value", "mails"),
     [("true", 1), ("TRUE", 1), ("1", 1), ("Yes", 1), ("false", 0), ("False", 0), ("0", 0), ("no", 0), ("NO", 0)],
 )
-def test_send_welcome_mail_booleans(v1, value, mails):
+def test_send_welcome_mail_booleans(v1, value, mails, sent_mail):
     ok(
         v1.post("user/add", email="b@example.com", access_level="user", send_welcome_mail=value),
         {"msg": "User (b@example.com) successfully created.", "result": "success"},
     )
-    assert len(mail.outbox) == mails
+    assert len(sent_mail()) == mails
 
 
 @pytest.mark.parametrize(("value", "expected"), [("yes", True), ("TRUE", True), ("0", False), ("No", False)])
@@ -225,15 +224,16 @@ def test_user_webauthn_disable_removes_all_keys(v1, ann):
     assert StaticDevice.objects.filter(user=ann).exists()  # TOTP is still there, so the recovery codes stay
 
 
-def test_user_password_reset_mails_a_working_link(v1, ann, client):
+def test_user_password_reset_mails_a_working_link(v1, ann, client, sent_mail):
     ann.set_password("old password 1234")
     ann.save()
     ok(
         v1.post("user/password/reset", email="ann@example.com"),
         {"msg": "Password reset email sent to ann@example.com", "result": "success"},
     )
-    assert [m.to for m in mail.outbox] == [["ann@example.com"]]
-    _set_password_through(client, _link_path(mail.outbox[0]), NEW_PASSWORD)
+    sent = sent_mail()
+    assert [m.to for m in sent] == [["ann@example.com"]]
+    _set_password_through(client, _link_path(sent[0]), NEW_PASSWORD)
     ann.refresh_from_db()
     assert ann.check_password(NEW_PASSWORD)
 

@@ -1,14 +1,55 @@
-"""Mails that carry a one-time link to set a password (welcome and reset)."""
+"""Mails that carry a one-time link to set a password (welcome and reset).
+
+A service queues the *intent* in its own transaction (``queue_welcome``,
+``queue_password_reset``), so a mail exists exactly when the change committed and an
+SMTP failure can never fail the request. ``manage.py send_queued_mail`` sends due mails
+at least once, with retries and exponential backoff; the one-time link is made at
+sending time (the outbox holds no secret), and every attempt of one mail carries the
+same ``Message-ID``, so a resend after an unacknowledged delivery is recognisable.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections import Counter
+from datetime import timedelta
+from email.utils import make_msgid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import Count, Min
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from .audit import Actor, record
+from .errors import NotFound
 from .models import User
+from .outbox import MailKind, MailStatus, OutboxMail
+
+logger = logging.getLogger("portal.mail")
+# Mails that carry a one-time link to set a password, made when the mail is sent.
+LINK_KINDS = {MailKind.WELCOME, MailKind.PASSWORD_RESET}
+TEMPLATES = {
+    MailKind.WELCOME: ("emails/welcome.txt", "Welcome to the portal"),
+    MailKind.PASSWORD_RESET: ("emails/password_reset.txt", "Reset your portal password"),
+    MailKind.FACTORS_RESET: ("emails/factors_reset.txt", "Your portal second factors were reset"),
+}
+RECENT_MAILS = 5
+ERROR_MAX = OutboxMail._meta.get_field("last_error").max_length
+# Refusals of one message; any other failure (refused connection, timeout, disconnect)
+# means the server is unreachable, and the rest of the pass waits for the next one.
+MESSAGE_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+class Undeliverable(Exception):
+    """A mail that no retry can send (the user was disabled, has no address …)."""
 
 
 def set_password_link(user: User) -> str:
@@ -19,26 +60,130 @@ def set_password_link(user: User) -> str:
     return f"{settings.PORTAL_BASE_URL}{path}"
 
 
-def _send(user: User, template: str, subject: str) -> None:
-    context = {"user": user, "link": set_password_link(user), "base_url": settings.PORTAL_BASE_URL}
-    body = render_to_string(template, context)
-    send_mail(subject, body, None, [user.email])
-
-
-def send_welcome_mail(user: User) -> None:
-    _send(user, "emails/welcome.txt", "Welcome to the portal")
-
-
-def send_password_reset_mail(user: User) -> None:
-    _send(user, "emails/password_reset.txt", "Reset your portal password")
-
-
-def send_factors_reset_mail(user: User, apps: int, keys: list[str]) -> None:
-    """Someone else removed the user's second factors: they should know, in case it was not them who asked."""
-    context = {"user": user, "apps": apps, "keys": keys, "base_url": settings.PORTAL_BASE_URL}
-    send_mail(
-        "Your portal second factors were reset",
-        render_to_string("emails/factors_reset.txt", context),
-        None,
-        [user.email],
+def queue(kind: str, user: User, actor: Actor, reason: str) -> OutboxMail:
+    """Queue a mail in the caller's transaction: it is sent only if that commits."""
+    return OutboxMail.objects.create(
+        kind=kind,
+        user=user,
+        requested_by=actor.label or (actor.user.label if actor.user else ""),
+        reason=reason,
+        message_id=make_msgid(domain=urlsplit(settings.PORTAL_BASE_URL).hostname or "portal.invalid"),
     )
+
+
+def queue_welcome(user: User, actor: Actor) -> OutboxMail:
+    return queue(MailKind.WELCOME, user, actor, "account added")
+
+
+def queue_password_reset(user: User, actor: Actor) -> OutboxMail:
+    return queue(MailKind.PASSWORD_RESET, user, actor, "password reset asked")
+
+
+def queue_factors_reset(user: User, actor: Actor, apps: int, keys: list[str]) -> OutboxMail:
+    """Someone else removed the user's second factors: they should know, in case they did not ask."""
+    removed = (["the authenticator app"] if apps else []) + [f'the security key "{key}"' for key in keys]
+    reason = ", ".join(removed)
+    limit = OutboxMail._meta.get_field("reason").max_length
+    return queue(MailKind.FACTORS_RESET, user, actor, reason if len(reason) <= limit else reason[: limit - 1] + "…")
+
+
+def send_again(actor: Actor, user: User, mail_id: int) -> OutboxMail:
+    """Queue a new mail of the same kind as one of ``user``'s mails: a fresh link and its
+    own Message-ID (it is a new mail, not a resend of the old one); audited."""
+    with transaction.atomic():
+        previous = OutboxMail.objects.filter(user=user, pk=mail_id).first()
+        if previous is None:
+            raise NotFound("No such mail for this user.")
+        label = previous.get_kind_display().lower()
+        record(
+            actor, "user_mail_resend", f"Queued the {label} mail for {user.label} again", target=user, mail=previous.pk
+        )
+        return queue(previous.kind, user, actor, f"sent again by {actor.label or 'an admin'}")
+
+
+def recent_mails(user: User) -> list[OutboxMail]:
+    """What the user's page shows: their last few mails and how each went."""
+    return list(OutboxMail.objects.filter(user=user)[:RECENT_MAILS])
+
+
+def queue_age() -> dict:
+    """How far behind the worker is (for /readyz): queued mails and the oldest one's age."""
+    now = timezone.now()
+    found = OutboxMail.objects.filter(status=MailStatus.QUEUED).aggregate(queued=Count("id"), oldest=Min("created"))
+    oldest = found["oldest"]
+    return {
+        "queued": found["queued"],
+        "oldest_queued_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
+    }
+
+
+def message_for(mail: OutboxMail) -> EmailMessage:
+    """The mail as sent now: a fresh one-time link, the mail's stable Message-ID."""
+    user = mail.user
+    if not user.is_active:
+        raise Undeliverable("The user is disabled.")
+    if not user.email:
+        raise Undeliverable("The user has no e-mail address.")
+    template, subject = TEMPLATES[mail.kind]
+    context = {"user": user, "mail": mail, "base_url": settings.PORTAL_BASE_URL}
+    if mail.kind in LINK_KINDS:
+        context["link"] = set_password_link(user)
+    body = render_to_string(template, context)
+    return EmailMessage(subject, body, None, [user.email], headers={"Message-ID": mail.message_id})
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff after the ``attempts``-th failure, capped."""
+    seconds = settings.PORTAL_MAIL_RETRY_SECONDS * 2 ** (attempts - 1)
+    return timedelta(seconds=min(seconds, settings.PORTAL_MAIL_RETRY_MAX_SECONDS))
+
+
+def send_due(limit: int = 100) -> Counter:
+    """Send the mails that are due, oldest first; returns how many were sent, put off, failed.
+    An unreachable server ends the pass, so a hanging one costs one EMAIL_TIMEOUT, not one a mail."""
+    due = (
+        OutboxMail.objects.filter(status=MailStatus.QUEUED, next_attempt__lte=timezone.now())
+        .order_by("next_attempt", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    outcomes: Counter = Counter()
+    for pk in list(due):
+        outcome, server_down = _send_one(pk)
+        outcomes[outcome] += 1
+        if server_down:
+            break
+    return outcomes
+
+
+def _send_one(pk: int) -> tuple[str, bool]:
+    """One attempt, under the row's lock so two workers never send the same mail at once
+    (another worker's mail is skipped). Sent first, then marked: at least once."""
+    with transaction.atomic():
+        mail = (
+            OutboxMail.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("user")
+            .filter(pk=pk, status=MailStatus.QUEUED)
+            .first()
+        )
+        if mail is None:
+            return "skipped", False
+        mail.attempts += 1
+        now = timezone.now()
+        server_down = False
+        try:
+            message_for(mail).send()
+        except Undeliverable as exc:
+            mail.status, mail.last_error = MailStatus.FAILED, str(exc)
+        except Exception as exc:  # SMTP refusals, connection errors, timeouts
+            mail.last_error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
+            server_down = not isinstance(exc, MESSAGE_REFUSALS)
+            if mail.attempts >= settings.PORTAL_MAIL_MAX_ATTEMPTS:
+                mail.status = MailStatus.FAILED
+            else:
+                mail.next_attempt = now + retry_delay(mail.attempts)
+            logger.warning("Mail %s (attempt %d) not sent: %s", mail.message_id, mail.attempts, mail.last_error)
+        else:
+            mail.status, mail.sent_at, mail.last_error = MailStatus.SENT, now, ""
+        mail.save(update_fields=["status", "attempts", "next_attempt", "last_error", "sent_at", "updated"])
+        outcome = {MailStatus.SENT: "sent", MailStatus.FAILED: "failed"}.get(mail.status, "retry")
+        return outcome, server_down

@@ -190,3 +190,6 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.action_type}: {self.message}"
+
+
+from .outbox import OutboxMail  # noqa: E402, F401  (the mail outbox, its own module)

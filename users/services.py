@@ -159,7 +159,7 @@ def add_user(
                 totp_enabled=require_2fa,
             )
             if send_welcome_mail:
-                transaction.on_commit(lambda: mail.send_welcome_mail(user))
+                mail.queue_welcome(user, actor)
     except IntegrityError:
         raise Conflict(f"User ({email}) already exists.", field="email") from None
     return user
@@ -344,7 +344,7 @@ def reset_password(actor: Actor, user: User) -> None:
         raise InvalidInput(f"User ({user.username}) has no email address.", field="email")
     with transaction.atomic():
         record(actor, "user_password_reset", f"Sent a password reset mail to {user.email}", target=user)
-        transaction.on_commit(lambda: mail.send_password_reset_mail(user))
+        mail.queue_password_reset(user, actor)
 
 
 def disable_totp(actor: Actor, user: User) -> int:
@@ -390,7 +390,7 @@ def _remove_factors(actor: Actor, user: User, *, totp: bool = False, webauthn: b
         if actor.user is None or actor.user.pk != user.pk:
             _write(user, {}, end_sessions=True)
             if (apps or keys) and user.email:
-                transaction.on_commit(lambda: mail.send_factors_reset_mail(user, apps, keys))
+                mail.queue_factors_reset(user, actor, apps, keys)
     return apps, len(keys)
 
 

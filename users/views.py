@@ -25,7 +25,7 @@ from flocks import services as flock_services
 from flocks.models import Flock, FlockMembership
 from users.twofactor.decorators import recent_auth_required, recent_auth_required_when
 
-from . import lockouts, selectors, services
+from . import lockouts, mail, selectors, services
 from .access import admin_required, ensure_may_open
 from .audit import Actor
 from .errors import PortalError
@@ -109,7 +109,7 @@ def user_add(request: HttpRequest) -> HttpResponse:
         except PortalError as exc:
             add_service_error(form, exc)
         else:
-            sent = " A welcome mail is on its way." if form.cleaned_data["send_welcome_mail"] else ""
+            sent = " A welcome mail is queued." if form.cleaned_data["send_welcome_mail"] else ""
             messages.success(request, f"Added {user.label}.{sent}")
             return redirect("user_detail", pk=user.pk)
     status = 400 if request.method == "POST" else 200
@@ -136,6 +136,7 @@ def _render_detail(request: HttpRequest, user: User, status: int = 200, **forms)
     context: dict = {
         "section": "users" if request.user.is_admin and request.user != user else "profile",
         "person": user,
+        "mails": mail.recent_mails(user),
     }
     if request.user.is_admin:
         context.update(
@@ -242,7 +243,7 @@ def user_summary_email(request: HttpRequest, user: User) -> None:
 @user_action()
 def user_reset_password(request: HttpRequest, user: User) -> None:
     services.reset_password(Actor.from_request(request), user)
-    messages.success(request, f"Sent a password reset mail to {user.email}.")
+    messages.success(request, f"Queued a password reset mail to {user.email}.")
 
 
 @user_action()
