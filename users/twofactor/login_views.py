@@ -120,7 +120,7 @@ class Step:
 
     def lockout(self, request: HttpRequest, user: User) -> HttpResponse | None:
         """The lock-out answer while signing in is paused for this user from here, else None."""
-        retry_after = lockouts.signin_pause(request, user.username)
+        retry_after = lockouts.signin_pause(request, user.username, account_wide=self.purpose == "login")
         if retry_after is None:
             return None
         request.signin_retry_after = retry_after
