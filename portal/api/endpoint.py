@@ -9,8 +9,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
 
-from .common import IsActiveAdmin, Params, V1TokenAuthentication
+from .authentication import IsActiveAdmin, V1TokenAuthentication
 from .openapi import V1Param, v1_schema
+from .params import Params
 
 Handler = Callable[..., dict]
 

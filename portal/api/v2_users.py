@@ -22,7 +22,7 @@ from users.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from users.hashers import plain_bcrypt
 from users.models import User
 
-from .common import IsActiveAdmin, V2Authentication, actor
+from .authentication import IsActiveAdmin, V2Authentication, actor
 from .openapi import CLIENT_TOKEN_MIN_LENGTH, USER_NAME, V2_USER, v2_credentials, v2_schema
 from .parsers import StrictJSONParser
 

@@ -1,11 +1,12 @@
-"""URL map of the v1 API (paths exactly as the v1 contract, no trailing slashes)."""
+"""URL maps of both API versions (paths exactly as the contracts, no trailing slashes)."""
 
 from django.urls import path
 
-from flocks import api_v1 as flocks
-from users.api import v1 as users
+from . import v1_flocks as flocks
+from . import v1_users as users
+from . import v2_users as v2
 
-urlpatterns = [
+v1_urlpatterns = [
     path("ping", users.ping),
     path("settings/usermanagement/globally_enforce_2fa/enable", users.globally_enforce_2fa_enable),
     path("settings/usermanagement/globally_enforce_2fa/disable", users.globally_enforce_2fa_disable),
@@ -40,4 +41,12 @@ urlpatterns = [
     path("flock/note/delete", flocks.flock_note_delete),
     path("flock/note", flocks.flock_note),
     path("audit_trail/fetch", users.audit_trail_fetch),
+]
+
+v2_urlpatterns = [
+    path("status", v2.Status.as_view()),
+    path("users", v2.UserList.as_view()),
+    path("users/<str:user_name>", v2.UserDetail.as_view()),
+    path("users/<str:user_name>/update", v2.UserUpdate.as_view()),
+    path("users/<str:user_name>/refresh", v2.UserRefresh.as_view()),
 ]

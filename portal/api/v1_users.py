@@ -9,9 +9,10 @@ from django.db.models import Q
 from users import selectors, services
 from users.errors import InvalidInput, NotFound
 
-from .common import Params, actor
+from .authentication import actor
+from .endpoint import v1_endpoint
 from .openapi import ACCESS_LEVEL, AUDIT_ENTRY, EMAIL, FILTER, MSG, NOTE, PAGE, PAGE_PARAMS, USER, USER_PAGE, V1Param
-from .v1_endpoint import v1_endpoint
+from .params import Params
 
 USERS_PAGE_MAX = 1000
 USER_AUTH = {key: USER["properties"][key] for key in ("email", "access_level", "managed_flocks", "watched_flocks")}

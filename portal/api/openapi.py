@@ -195,7 +195,7 @@ AUDIT_ENTRY = {
 class V1TokenScheme(OpenApiAuthenticationExtension):
     """The v1 token: X-Canary-Auth-Token header or auth_token (query string or form body)."""
 
-    target_class = "users.api.common.V1TokenAuthentication"
+    target_class = "portal.api.authentication.V1TokenAuthentication"
     name = ["v1TokenHeader", "v1TokenQuery"]
 
     def get_security_requirement(self, auto_schema) -> list[dict]:
@@ -216,7 +216,7 @@ class V1TokenScheme(OpenApiAuthenticationExtension):
 class V2Scheme(OpenApiAuthenticationExtension):
     """v2: HTTP Basic (user name and password, or user name and API token) or a Bearer API token."""
 
-    target_class = "users.api.common.V2Authentication"
+    target_class = "portal.api.authentication.V2Authentication"
     name = ["v2Basic", "v2Bearer"]
 
     def get_security_requirement(self, auto_schema) -> list[dict]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from flocks import services
+from flocks.models import Flock, FlockRole
 from users import services as user_services
-from users.api.common import Params, actor
-from users.api.openapi import EMAIL, FILTER, FLOCK_ID, FLOCK_ID_LIST, FLOCK_ROLE, MSG, NOTE, STRINGS, V1Param
-from users.api.v1_endpoint import v1_endpoint
 from users.errors import InvalidInput
 
-from . import services
-from .models import Flock, FlockRole
+from .authentication import actor
+from .endpoint import v1_endpoint
+from .openapi import EMAIL, FILTER, FLOCK_ID, FLOCK_ID_LIST, FLOCK_ROLE, MSG, NOTE, STRINGS, V1Param
+from .params import Params, split_list
 
 NAME = V1Param("name", "Name of the flock.", required=True)
 EMAILS = V1Param("emails", "E-mails of all the flock's members in this role (empty: none).", required=True, kind="list")
@@ -24,7 +25,7 @@ FLOCK = {
 
 
 def _flocks_param(p: Params) -> list[Flock]:
-    ids = services.split_list(p.required("flock_id_list"))
+    ids = split_list(p.required("flock_id_list"))
     if not ids:
         raise InvalidInput("Missing parameter: flock_id_list", field="flock_id_list")
     return services.get_flocks(ids)
@@ -62,8 +63,8 @@ def user_flock_unassign(request, p: Params) -> dict:
 )
 def flock_create(request, p: Params) -> dict:
     name = p.optional("name")
-    managers = services.users_by_email(services.split_list(p.optional("managers")), "managers")
-    watchers = services.users_by_email(services.split_list(p.optional("watchers")), "watchers")
+    managers = services.users_by_email(split_list(p.optional("managers")), "managers")
+    watchers = services.users_by_email(split_list(p.optional("watchers")), "watchers")
     flock = services.create_flock(actor(request), name, managers=managers, watchers=watchers)
     return {"flock_id": flock.flock_id}
 
@@ -120,7 +121,7 @@ def _set_members(request, p: Params, role: str) -> dict:
     emails = p.get("emails")
     if emails is None:
         raise InvalidInput("Missing parameter: emails", field="emails")
-    users = services.users_by_email(services.split_list(emails), "emails")
+    users = services.users_by_email(split_list(emails), "emails")
     services.set_flock_members(actor(request), flock, role, users)
     return {}
 
