@@ -289,7 +289,7 @@ REST_FRAMEWORK = {
     ],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.api.openapi.ActionSchema",
 }
 
 # OpenAPI schema of both APIs at /api/schema/, Swagger UI at /api/docs/ (files from

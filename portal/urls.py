@@ -19,8 +19,8 @@ def api_not_found(request, rest: str = ""):
 
 
 urlpatterns = [
-    path("api/v1/", include(api_urls.v1_urlpatterns)),
-    path("api/v2/", include(api_urls.v2_urlpatterns)),
+    path("api/v1/", include(api_urls.v1.urls)),
+    path("api/v2/", include(api_urls.v2.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
