@@ -33,12 +33,6 @@ def clean_role(value: str, field: str = "flock_access_level") -> str:
     return value
 
 
-def split_list(value: str) -> list[str]:
-    """Items of a comma-separated parameter, stripped, empty ones and repeats dropped."""
-    items = [item.strip() for item in (value or "").split(",")]
-    return list(dict.fromkeys(item for item in items if item))
-
-
 def get_flock(flock_id: str) -> Flock:
     try:
         return Flock.objects.get(flock_id=flock_id)

@@ -13,7 +13,7 @@ from django.template import loader
 from django.views import csrf, defaults
 from django.views.debug import SafeExceptionReporterFilter
 
-from users.api.common import json_error
+from portal.api.errors import json_error
 
 API_PREFIX = "/api/"
 # What a client waits before trying again while the database is unreachable (a restart).

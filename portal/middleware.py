@@ -10,9 +10,9 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 
+from portal.api.errors import json_error
 from portal.encoding import is_strict_utf8_urlencoded
 from portal.errors import bad_request, database_unavailable, is_api, too_large, unavailable
-from users.api.common import json_error
 
 logger = logging.getLogger("django.request")
 FORM = "application/x-www-form-urlencoded"

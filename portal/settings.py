@@ -283,13 +283,13 @@ PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rs
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "users.api.parsers.StrictJSONParser",
-        "users.api.parsers.StrictFormParser",
+        "portal.api.parsers.StrictJSONParser",
+        "portal.api.parsers.StrictFormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "users.api.common.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "portal.api.openapi.ActionSchema",
 }
 
 # OpenAPI schema of both APIs at /api/schema/, Swagger UI at /api/docs/ (files from

@@ -7,8 +7,9 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
 from portal import converters  # noqa: F401 - registers <id:…> and <flock_id:…> for every URL map
+from portal.api import urls as api_urls
+from portal.api.errors import json_error
 from portal.api_docs import ApiDocsView
-from users.api.common import json_error
 from users.password_reset import ResetLinkPasswordView
 
 
@@ -18,8 +19,8 @@ def api_not_found(request, rest: str = ""):
 
 
 urlpatterns = [
-    path("api/v1/", include("portal.api_v1_urls")),
-    path("api/v2/", include("portal.api_v2_urls")),
+    path("api/v1/", include(api_urls.v1.urls)),
+    path("api/v2/", include(api_urls.v2.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),

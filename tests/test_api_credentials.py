@@ -1,4 +1,4 @@
-"""Cached credential checks (users/api/credentials.py): one bcrypt per credential, refused at once
+"""Cached credential checks (portal/api/credentials.py): one bcrypt per credential, refused at once
 when the stored credential or the user changes, never the secret in the cache, throttled failures."""
 
 from __future__ import annotations

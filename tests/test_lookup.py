@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory
 
-from users.api.credentials import Client, check_basic
+from portal.api.credentials import Client, check_basic
 from users.errors import NotFound
 from users.lookup import find_user, user_named
 from users.models import User

@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from flocks import services as flocks
 from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership, FlockRole
+from portal.api.params import split_list
 from users import services
 from users.errors import Conflict, InvalidInput, NotFound
 from users.hashers import bcrypt_check
@@ -245,8 +246,8 @@ def test_bad_flock_names(name, message):
 
 
 def test_split_list():
-    assert flocks.split_list(" a, b,,a , c ") == ["a", "b", "c"]
-    assert flocks.split_list("") == [] and flocks.split_list(None) == []
+    assert split_list(" a, b,,a , c ") == ["a", "b", "c"]
+    assert split_list("") == [] and split_list(None) == []
 
 
 def test_get_flocks_is_all_or_nothing(flock):

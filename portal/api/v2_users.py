@@ -10,11 +10,11 @@ from __future__ import annotations
 import unicodedata
 
 from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
 from rest_framework.exceptions import UnsupportedMediaType
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView, set_rollback
+from rest_framework.views import set_rollback
 
 from users import services
 from users.audit import record
@@ -22,9 +22,10 @@ from users.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from users.hashers import plain_bcrypt
 from users.models import User
 
-from .common import IsActiveAdmin, V2Authentication, actor
+from .authentication import IsActiveAdmin, V2Authentication, actor
 from .openapi import CLIENT_TOKEN_MIN_LENGTH, USER_NAME, V2_USER, v2_credentials, v2_schema
 from .parsers import StrictJSONParser
+from .viewsets import ApiViewSet
 
 CREDENTIAL_FIELDS = ("password", "token")
 STATE_CHANGING = frozenset({"POST", "PUT", "DELETE"})
@@ -90,12 +91,17 @@ def find_user(user_name: str, fields: tuple[str, ...] = ()) -> User:
     return services.get_user_by_username(user_name, fields)
 
 
-class V2View(APIView):
-    """Admin-only JSON view that answers the contract's 403 ``{"user_exists": …}``."""
+class UserViewSet(ApiViewSet):
+    """Admin-only JSON viewset of the contract's users (addressed by user name), answering
+    the contract's 403 ``{"user_exists": …}`` for a taken or an unknown name."""
+
+    """Admin-only JSON viewset of the contract's users (addressed by user name), answering
+    the contract's 403 ``{"user_exists": …}`` for a taken or an unknown name."""
 
     authentication_classes = [V2Authentication]
     permission_classes = [IsActiveAdmin]
     parser_classes = [StrictJSONParser]
+    lookup_url_kwarg = "user_name"
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         """After credentials (401) and the admin check (403): a state-changing request must
@@ -121,41 +127,21 @@ class V2View(APIView):
         set_rollback()
         return Response({"user_exists": exists}, status=403)
 
-
-class Status(APIView):
-    """Health check for the SDK's ``check_api()``: open, and it ignores any credentials
-    the client sends (the SDK sends its usual ones), so it never costs a credential check."""
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        operation_id="v2_status",
-        tags=["v2"],
-        auth=[],
-        responses={200: {"type": "object", "properties": {"api_available": {"type": "boolean", "enum": [True]}}}},
-    )
-    def get(self, request: Request) -> Response:
-        return Response({"api_available": True})
-
-
-class UserList(V2View):
     @extend_schema(
         operation_id="v2_users_list",
         **v2_schema({"type": "object", "properties": {"users": {"type": "array", "items": {"type": "string"}}}}),
     )
-    def get(self, request: Request) -> Response:
+    def list(self, request: Request) -> Response:
         return Response({"users": list(User.objects.order_by("username").values_list("username", flat=True))})
 
-
-@extend_schema(parameters=[USER_NAME])
-class UserDetail(V2View):
-    @extend_schema(operation_id="v2_user_get", **v2_schema(V2_USER))
-    def get(self, request: Request, user_name: str) -> Response:
+    @extend_schema(operation_id="v2_user_get", parameters=[USER_NAME], **v2_schema(V2_USER))
+    def retrieve(self, request: Request, user_name: str) -> Response:
         return Response(user_document(find_user(user_name, DOCUMENT_FIELDS)))
 
-    @extend_schema(operation_id="v2_user_create", **v2_schema(V2_USER, [409], v2_credentials("password")))
-    def post(self, request: Request, user_name: str) -> Response:
+    @extend_schema(
+        operation_id="v2_user_create", parameters=[USER_NAME], **v2_schema(V2_USER, [409], v2_credentials("password"))
+    )
+    def create(self, request: Request, user_name: str) -> Response:  # POST on the detail URL, as the contract
         username = services.clean_username(user_name)  # a name no user can have is a 400, not a query
         if services.name_taken(username):  # 403 before the body's 400
             raise Conflict(f"User ({username}) already exists.", field="user_name")
@@ -164,16 +150,18 @@ class UserDetail(V2View):
         user = services.create_named_user(actor(request), username=user_name, password=fields["password"], token=token)
         return Response(user_document(user))
 
-    @extend_schema(operation_id="v2_user_delete", **v2_schema({"type": "object", "maxProperties": 0}, [409]))
-    def delete(self, request: Request, user_name: str) -> Response:
+    @extend_schema(
+        operation_id="v2_user_delete",
+        parameters=[USER_NAME],
+        **v2_schema({"type": "object", "maxProperties": 0}, [409]),
+    )
+    def destroy(self, request: Request, user_name: str) -> Response:
         services.remove_user(actor(request), find_user(user_name))
         return Response({})
 
-
-@extend_schema(parameters=[USER_NAME])
-class UserUpdate(V2View):
-    @extend_schema(operation_id="v2_user_update", **v2_schema(V2_USER, [409], v2_credentials()))
-    def put(self, request: Request, user_name: str) -> Response:
+    @extend_schema(operation_id="v2_user_update", parameters=[USER_NAME], **v2_schema(V2_USER, [409], v2_credentials()))
+    @action(detail=True, methods=["put"], url_path="update", suffix="Update")
+    def update_credentials(self, request: Request, user_name: str) -> Response:
         user = find_user(user_name)
         ensure_not_another_admin(request, user, "set the credentials")
         fields = json_fields(request, CREDENTIAL_FIELDS)
@@ -183,17 +171,16 @@ class UserUpdate(V2View):
         )
         return Response(user_document(user))
 
-
-@extend_schema(parameters=[USER_NAME])
-class UserRefresh(V2View):
     @extend_schema(
         operation_id="v2_user_refresh_token",
+        parameters=[USER_NAME],
         **v2_schema(
             {"type": "object", "properties": {"token": {"type": "string"}}, "required": ["token"]},
             request={"type": "object", "maxProperties": 0},
         ),
     )
-    def post(self, request: Request, user_name: str) -> Response:
+    @action(detail=True, methods=["post"], suffix="Refresh")
+    def refresh(self, request: Request, user_name: str) -> Response:
         user = find_user(user_name)
         ensure_not_another_admin(request, user, "refresh the API token")
         json_fields(request, ())  # no body, or an empty object as in the contract

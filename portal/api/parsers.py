@@ -1,4 +1,4 @@
-"""Body parsers for both APIs (kept apart from common.py: DRF reads them while it loads)."""
+"""Body parsers for both APIs (kept apart from the views: DRF imports them while it loads its settings)."""
 
 from __future__ import annotations
 

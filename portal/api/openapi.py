@@ -1,8 +1,8 @@
 """OpenAPI descriptions shared by both API versions (drf-spectacular).
 
-The v1 endpoints are function views whose parameters are read by ``Params``, so
-drf-spectacular cannot see them: each endpoint lists its ``V1Param``s and its
-success body in ``v1_endpoint``, and ``v1_schema`` turns them into query
+The v1 endpoints are viewset actions whose parameters are read by ``Params``, so
+drf-spectacular cannot see them: each action lists its ``V1Param``s and its
+success body in ``v1_action``, and ``v1_schema`` turns them into query
 parameters (GET, DELETE) or a form body (POST), the shared error replies and the
 token security. Every schema here is what the views really send: the schemathesis
 run in the tests checks replies against it.
@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from flocks.models import FlockRole
@@ -192,10 +194,23 @@ AUDIT_ENTRY = {
 }
 
 
+class ActionSchema(AutoSchema):
+    """An operation's description is its action's own docstring, if any: a viewset's docstring
+    (or its base class's) says what the code does, not what each operation does."""
+
+    def get_description(self) -> str:
+        return get_doc(getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None))
+
+    def _is_list_view(self, serializer=None) -> bool:
+        """No reply of these APIs is a bare JSON array: v2's ``list`` action answers
+        ``{"users": […]}``, which drf-spectacular would otherwise wrap in one."""
+        return False
+
+
 class V1TokenScheme(OpenApiAuthenticationExtension):
     """The v1 token: X-Canary-Auth-Token header or auth_token (query string or form body)."""
 
-    target_class = "users.api.common.V1TokenAuthentication"
+    target_class = "portal.api.authentication.V1TokenAuthentication"
     name = ["v1TokenHeader", "v1TokenQuery"]
 
     def get_security_requirement(self, auto_schema) -> list[dict]:
@@ -216,7 +231,7 @@ class V1TokenScheme(OpenApiAuthenticationExtension):
 class V2Scheme(OpenApiAuthenticationExtension):
     """v2: HTTP Basic (user name and password, or user name and API token) or a Bearer API token."""
 
-    target_class = "users.api.common.V2Authentication"
+    target_class = "portal.api.authentication.V2Authentication"
     name = ["v2Basic", "v2Bearer"]
 
     def get_security_requirement(self, auto_schema) -> list[dict]:
@@ -249,6 +264,7 @@ V2_REFUSED = {
         V2_ERROR,
     ]
 }
+V2_DESCRIPTION = 'Admin-only JSON view that answers the contract\'s 403 ``{"user_exists": …}``.'
 V2_ERRORS = {
     403: "{user_exists: true} for a taken user name, {user_exists: false} for an unknown one, "
     "or {message} when the credentials' owner is not an active admin, must enrol a second factor first, "
@@ -265,7 +281,7 @@ def v2_schema(success: dict, errors: Sequence[int] = (), request: dict | None = 
     """``extend_schema`` arguments for a v2 user operation (JSON in, JSON out)."""
     responses = {200: success, **error_responses(V2_ERROR, [*COMMON_ERRORS, 404, *errors], V2_ERRORS)}
     responses[403] = OpenApiResponse(V2_REFUSED, description=V2_ERRORS[403])
-    arguments = {"tags": ["v2"], "responses": responses}
+    arguments = {"tags": ["v2"], "description": V2_DESCRIPTION, "responses": responses}
     if request is not None:
         arguments["request"] = {"application/json": request}
     return arguments
