@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from portal.lib.errors import InvalidInput
 from users import services as user_services
 from users.api.common import Params, actor
 from users.api.openapi import EMAIL, FILTER, FLOCK_ID, FLOCK_ID_LIST, FLOCK_ROLE, MSG, NOTE, STRINGS, V1Param
 from users.api.v1_endpoint import v1_endpoint
-from users.errors import InvalidInput
 
 from . import services
 from .models import Flock, FlockRole

@@ -20,10 +20,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from users.access import admin_required
+from portal.lib.access import admin_required
+from portal.lib.errors import PortalError
+from portal.lib.forms import add_service_error
 from users.audit import Actor
-from users.errors import PortalError
-from users.forms import add_service_error
 
 from . import services
 from .forms import FlockForm, FlockNoteForm, MemberForm, RenameForm

@@ -3,8 +3,8 @@
 import pytest
 from django.test import RequestFactory
 
+from portal.lib.errors import NotFound
 from users.api.credentials import Client, check_basic
-from users.errors import NotFound
 from users.lookup import find_user, user_named
 from users.models import User
 

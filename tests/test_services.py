@@ -11,8 +11,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from flocks import services as flocks
 from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership, FlockRole
+from portal.lib.errors import Conflict, InvalidInput, NotFound
 from users import services
-from users.errors import Conflict, InvalidInput, NotFound
 from users.hashers import bcrypt_check
 from users.models import AccessLevel, AuditEntry, OrgSetting, OutboxMail, User, WebAuthnCredential
 

@@ -3,7 +3,8 @@ accept both, and must agree on who a name means."""
 
 from __future__ import annotations
 
-from .errors import NotFound
+from portal.lib.errors import NotFound
+
 from .models import User
 from .selectors import users_where
 

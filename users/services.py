@@ -19,9 +19,10 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.lib.errors import Conflict, InvalidInput, NotFound
+
 from . import mail, selectors
 from .audit import Actor, record
-from .errors import Conflict, InvalidInput, NotFound
 from .hashers import BCRYPT_MAX_BYTES, bcrypt_hash
 from .models import AccessLevel, OrgSetting, User, WebAuthnCredential
 from .tokens import generate_token, token_index

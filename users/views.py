@@ -23,12 +23,14 @@ from django.views.decorators.http import require_POST
 
 from flocks import services as flock_services
 from flocks.models import Flock, FlockMembership
+from flocks.selectors import users_in_order, users_with_details
+from portal.lib.access import admin_required, ensure_may_open
+from portal.lib.errors import PortalError
+from portal.lib.forms import add_service_error
 from users.twofactor.decorators import recent_auth_required, recent_auth_required_when
 
 from . import lockouts, mail, selectors, services
-from .access import admin_required, ensure_may_open
 from .audit import Actor
-from .errors import PortalError
 from .forms import (
     AccessLevelForm,
     AddUserForm,
@@ -36,7 +38,6 @@ from .forms import (
     FlockUnassignForm,
     NoteForm,
     UserFilterForm,
-    add_service_error,
 )
 from .models import AccessLevel, AuditEntry, OrgSetting, User, WebAuthnCredential
 
@@ -69,7 +70,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     else:
         users, sort = User.objects.none(), "username"
     page = Paginator(users.values_list("pk", flat=True), USERS_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = selectors.users_in_order(list(page.object_list))
+    page.object_list = users_in_order(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
@@ -121,7 +122,7 @@ def _detail_user(pk: int) -> User:
     memberships = FlockMembership.objects.select_related("flock").order_by("flock__name")
     # These memberships carry their flock, so they replace the plain ones users_with_details prefetches.
     queryset = (
-        selectors.users_with_details()
+        users_with_details()
         .prefetch_related(None)
         .prefetch_related(
             Prefetch("memberships", queryset=memberships, to_attr="flock_memberships"),

@@ -17,8 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from portal.encoding import is_strict_utf8_urlencoded
+from portal.lib.errors import InvalidInput, PortalError
 from users.audit import Actor
-from users.errors import InvalidInput, PortalError
 from users.models import User
 
 from .credentials import Client, MustEnrol, TooManyFailures, check_basic, check_token

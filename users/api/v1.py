@@ -6,8 +6,12 @@ from datetime import date
 
 from django.db.models import Q
 
+from flocks.selectors import users_with_details
+from portal.json_replies import audit_json, user_json
+from portal.lib.dates import parse_day
+from portal.lib.errors import InvalidInput, NotFound
+from portal.lib.keyset import keyset_page
 from users import selectors, services
-from users.errors import InvalidInput, NotFound
 
 from .common import Params, actor
 from .openapi import ACCESS_LEVEL, AUDIT_ENTRY, EMAIL, FILTER, MSG, NOTE, PAGE, PAGE_PARAMS, USER, USER_PAGE, V1Param
@@ -147,14 +151,14 @@ def user_summary_email_disable(request, p: Params) -> dict:
 
 
 def _user_page(p: Params, users) -> dict:
-    page = selectors.keyset_page(
+    page = keyset_page(
         users,
         limit=p.integer("limit", USERS_PAGE_MAX, minimum=1, maximum=USERS_PAGE_MAX),
         cursor=p.optional("cursor"),
         newest_first=False,
     )
     return {
-        "users": [selectors.user_json(user) for user in page.items],
+        "users": [user_json(user) for user in page.items],
         "cursor": {"next": page.next, "prev": page.prev},
         "page_count": page.page_count,
         "page_number": page.page_number,
@@ -164,22 +168,22 @@ def _user_page(p: Params, users) -> dict:
 
 @v1_endpoint("GET", params=PAGE_PARAMS, success=USER_PAGE)
 def users_list(request, p: Params) -> dict:
-    return _user_page(p, selectors.users_with_details())
+    return _user_page(p, users_with_details())
 
 
 @v1_endpoint("GET", params=[FILTER, *PAGE_PARAMS], success=USER_PAGE)
 def users_filter(request, p: Params) -> dict:
     term = p.required("filter_str")
-    users = selectors.users_with_details().filter(Q(email__icontains=term) | Q(note__icontains=term))
+    users = users_with_details().filter(Q(email__icontains=term) | Q(note__icontains=term))
     return _user_page(p, users)
 
 
 def _user_details(p: Params) -> dict:
     email = services.clean_email(p.required("email"))
-    user = selectors.users_with_details().filter(email=email).first()
+    user = users_with_details().filter(email=email).first()
     if user is None:
         raise NotFound(f"User ({email}) does not exist.")
-    return selectors.user_json(user)
+    return user_json(user)
 
 
 @v1_endpoint("GET", params=[EMAIL], success={"user": USER}, errors=[404])
@@ -195,7 +199,7 @@ def user_auth(request, p: Params) -> dict:
 
 def _day(p: Params, name: str) -> date | None:
     value = p.optional(name)
-    return selectors.parse_day(value, name) if value else None
+    return parse_day(value, name) if value else None
 
 
 @v1_endpoint(
@@ -221,11 +225,9 @@ def audit_trail_fetch(request, p: Params) -> dict:
         end=end,
         after_id=p.integer("after_id", 0) or None,
     )
-    page = selectors.keyset_page(
-        entries, limit=p.integer("limit", 100, minimum=1, maximum=1000), cursor=p.optional("cursor")
-    )
+    page = keyset_page(entries, limit=p.integer("limit", 100, minimum=1, maximum=1000), cursor=p.optional("cursor"))
     return {
-        "audit_trail": [selectors.audit_json(entry) for entry in page.items],
+        "audit_trail": [audit_json(entry) for entry in page.items],
         "cursor": {"next": page.next, "prev": page.prev},
         "page_count": page.page_count,
         "page_number": page.page_number,

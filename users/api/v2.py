@@ -16,9 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 
+from portal.lib.errors import Conflict, InvalidInput, NotFound
+from portal.lib.errors import Forbidden as PermissionDenied
 from users import services
 from users.audit import record
-from users.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from users.hashers import plain_bcrypt
 from users.models import User
 

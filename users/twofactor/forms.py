@@ -7,7 +7,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.http import HttpRequest
 
-from users.errors import NotFound
+from portal.lib.errors import NotFound
 from users.lockouts import masked
 from users.lookup import find_user
 from users.models import User

@@ -11,9 +11,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from portal.lib.errors import InvalidInput, PortalError
 from users import services
 from users.audit import Actor
-from users.errors import InvalidInput, PortalError
 from users.models import WebAuthnCredential
 
 from . import recovery, session, totp, webauthn_keys

@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from portal.lib.errors import PortalError
 from users import services
 from users.audit import Actor
-from users.errors import PortalError
 from users.lookup import find_user
 
 

@@ -1,7 +1,7 @@
 """Who may open which page: checked on the server by every view, not only by hiding links.
 
-Admins manage everything; a user sees only their own profile and the flocks they
-belong to (flocks/views.py checks the flock role).
+Admins manage everything; a user sees only their own profile (``users/access.py`` guards the
+user pages) and the flocks they belong to (``flocks/access.py`` checks the flock role).
 """
 
 from __future__ import annotations
