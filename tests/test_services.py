@@ -109,6 +109,18 @@ def test_last_active_admin_is_kept(system, admin, make_user, action, verb):
     action(system, admin)  # with a second active admin it is allowed
 
 
+def test_refuse_if_last_active_admin_names_the_rule(system, admin, make_user):
+    """The rule alone: a plain user or one admin among two passes (and comes back locked); the last refuses."""
+    plain = make_user("plain@example.com")
+    with transaction.atomic():
+        assert services.refuse_if_last_active_admin(plain, "remove") == plain
+        with pytest.raises(Conflict, match="^Cannot remove the last active admin.$"):
+            services.refuse_if_last_active_admin(admin, "remove")
+    make_user("other@example.com", access_level=AccessLevel.ADMIN)
+    with transaction.atomic():
+        assert services.refuse_if_last_active_admin(admin, "remove") == admin
+
+
 # Threads need committed rows. Listing the apps keeps the flush after the test from re-creating
 # content types, which would collide with the next serialized-rollback test's reload.
 @pytest.mark.django_db(transaction=True, available_apps=[app.name for app in apps.get_app_configs()])

@@ -24,7 +24,7 @@ from users import lockouts
 from users.audit import Actor, record
 from users.models import User
 
-from . import codes, recovery, session, totp, webauthn_keys
+from . import app_or_recovery_code, recovery, session, totp, webauthn_keys
 from .decorators import enrolment_allowed
 from .errors import FactorRefused
 from .forms import CodeForm, LoginForm, PasswordCheckForm
@@ -157,7 +157,7 @@ def _factor_page(request: HttpRequest, step: Step) -> HttpResponse:
         return redirect(step.succeed(request, user, "password"))
     if request.method == "POST" and code_form.is_valid():
         try:
-            passed = codes.check(step.actor(request, user), user, code_form.cleaned_data["code"])
+            passed = app_or_recovery_code.check(step.actor(request, user), user, code_form.cleaned_data["code"])
         except FactorRefused as exc:
             code_form.add_error("code", exc.message)
         else:
