@@ -114,7 +114,7 @@ def test_refuse_if_last_active_admin_names_the_rule(system, admin, make_user):
     plain = make_user("plain@example.com")
     with transaction.atomic():
         assert services.refuse_if_last_active_admin(plain, "remove") == plain
-        with pytest.raises(Conflict, match="^Cannot remove the last active admin.$"):
+        with pytest.raises(Conflict, match=r"^Cannot remove the last active admin\.$"):
             services.refuse_if_last_active_admin(admin, "remove")
     make_user("other@example.com", access_level=AccessLevel.ADMIN)
     with transaction.atomic():

@@ -26,8 +26,31 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return login_required(wrapper)
 
 
-def ensure_may_open(request: HttpRequest, pk: int, *, self_allowed: bool = True) -> None:
-    """Admins open any user; others only themselves (checked before any lookup, so a 404
-    never tells a user that someone else exists)."""
-    if not (request.user.is_admin or (self_allowed and request.user.pk == pk)):
-        raise PermissionDenied
+def may_open_user(*, self_allowed: bool = True) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """The view of the user ``pk`` (its URL's): admins open any user; others only themselves when
+    ``self_allowed``. 403 before any lookup, so a 404 never tells a user that someone else exists.
+    Stack it under ``login_required``."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
+            if not (request.user.is_admin or (self_allowed and request.user.pk == pk)):
+                raise PermissionDenied
+            return view(request, pk, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def own_account_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The view of the user ``pk`` opens for that user alone, admins included (their own
+    credentials: nobody mints them for another). Stack it under ``login_required``."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
+        if request.user.pk != pk:
+            raise PermissionDenied
+        return view(request, pk, *args, **kwargs)
+
+    return wrapper
