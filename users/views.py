@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 
 from flocks import services as flock_services
 from flocks.models import Flock, FlockMembership
-from flocks.selectors import users_in_order, users_with_details
+from flocks.selectors import users_in_order
 from portal.lib.access import admin_required, may_open_user, own_account_only
 from portal.lib.errors import PortalError
 from portal.lib.forms import add_service_error
@@ -117,14 +117,9 @@ def user_add(request: HttpRequest) -> HttpResponse:
 def _detail_user(pk: int) -> User:
     """The user with 2FA flags and memberships (with flock names) in a fixed number of queries."""
     memberships = FlockMembership.objects.select_related("flock").order_by("flock__name")
-    # These memberships carry their flock, so they replace the plain ones users_with_details prefetches.
-    queryset = (
-        users_with_details()
-        .prefetch_related(None)
-        .prefetch_related(
-            Prefetch("memberships", queryset=memberships, to_attr="flock_memberships"),
-            Prefetch("webauthn_credentials", queryset=WebAuthnCredential.objects.all(), to_attr="keys"),
-        )
+    queryset = selectors.users_with_factors().prefetch_related(
+        Prefetch("memberships", queryset=memberships, to_attr="flock_memberships"),
+        Prefetch("webauthn_credentials", queryset=WebAuthnCredential.objects.all(), to_attr="keys"),
     )
     return get_object_or_404(queryset, pk=pk)
 
