@@ -8,7 +8,8 @@ import re
 
 from gunicorn.glogging import Logger
 
-_TOKEN = re.compile(r"(auth_token=)[^&\s\"']*", flags=re.IGNORECASE)
+# The name as clients may spell it in a query string: auth_token, auth%5Ftoken, auth%5ftoken.
+_TOKEN = re.compile(r"(auth(?:_|%5f)token=)[^&\s\"']*", flags=re.IGNORECASE)
 
 
 def redact(text: str) -> str:
@@ -20,7 +21,7 @@ class RedactTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "auth_token=" in message.lower():
+        if "token=" in message.lower():
             record.msg, record.args = redact(message), ()
         return True
 

@@ -311,6 +311,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
+# Through the API an admin's credentials are changed only by that admin; a demoted admin
+# counts as one for this long, so demote → set credentials → promote gets nowhere.
+ADMIN_CREDENTIALS_COOLDOWN = timedelta(hours=env.int("PORTAL_ADMIN_CREDENTIALS_COOLDOWN_HOURS", default=24))
 # How long a verified API credential is remembered (bound to the stored hash).
 API_CREDENTIAL_CACHE_SECONDS = env.int("PORTAL_API_CREDENTIAL_CACHE_SECONDS", default=300)
 

@@ -101,17 +101,23 @@ def _serving(command: list[str], port: int, name: str, env: dict[str, str]) -> I
     process = subprocess.Popen(command, cwd=BASE_DIR, env=environment, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{url}/api/v2/status", timeout=5)
-                break
-            except requests.RequestException:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not start") from None
-                time.sleep(0.2)
+        wait_until_serving(url, process, name)
         yield url
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, name: str, seconds: float = 30) -> None:
+    """Wait until ``url`` answers (the portal's open status endpoint); fail if ``process``
+    exits first or it takes longer than ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            requests.get(f"{url}/api/v2/status", timeout=5)
+            return
+        except requests.RequestException:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start") from None
+            time.sleep(0.1)

@@ -6,13 +6,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import requests
-from live_helpers import free_port
+from live_helpers import free_port, wait_until_serving
 
 CONFIG = """
 daemon off;
@@ -47,18 +45,11 @@ def nginx(upstream: str) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="portal-nginx-") as folder:
         config = Path(folder) / "nginx.conf"
         config.write_text(CONFIG.format(dir=folder, port=port, upstream=upstream))
-        process = subprocess.Popen([binary, "-c", str(config), "-p", folder], stderr=subprocess.PIPE)
+        with open(Path(folder) / "stderr.log", "wb") as log:
+            process = subprocess.Popen([binary, "-c", str(config), "-p", folder], stderr=log)
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    requests.get(f"{url}/api/v2/status", timeout=5)
-                    break
-                except requests.RequestException:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"nginx did not start: {process.stderr.read().decode()}") from None
-                    time.sleep(0.1)
+            wait_until_serving(url, process, "nginx (see its error.log)", seconds=20)
             yield url
         finally:
             process.terminate()

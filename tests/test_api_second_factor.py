@@ -4,6 +4,8 @@ tokens of at least 20 characters (F11)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from conftest import ADMIN_PASSWORD, db_state
 from django.test import Client
@@ -11,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from page_helpers import signed_in
 from v2_helpers import NO_BODY, basic, bearer, call
 
+from portal.lib.errors import Forbidden
 from users import services
 from users.models import AccessLevel, AuditEntry, OrgSetting, User, WebAuthnCredential
 
@@ -271,6 +274,39 @@ def test_a_disabled_admin_is_still_another_admin(client, admin, other_admin, sys
     services.set_active(system, other_admin, False)
     response = call(client, "POST", "users/root2@example.com/refresh", auth=basic("admin", ADMIN_PASSWORD))
     assert response.status_code == 403 and response.json() == ANOTHER_ADMIN
+
+
+def test_demoting_first_does_not_get_around_it(client, admin, admin_token, other_admin, settings):
+    """Demote, set the credentials, promote again: a recently demoted admin still counts as one."""
+    v1 = {"X-Canary-Auth-Token": admin_token}
+    demoted = client.post(
+        "/api/v1/user/edit/access_level", {"email": "root2@example.com", "access_level": "user"}, headers=v1
+    )
+    assert demoted.status_code == 200
+    for method, path, body in [
+        ("PUT", "update", {"token": "a-takeover-token-of-length"}),
+        ("POST", "refresh", NO_BODY),
+    ]:
+        response = call(client, method, f"users/root2@example.com/{path}", body, auth=bearer(admin_token))
+        assert (response.status_code, response.json()) == (403, ANOTHER_ADMIN)
+    assert users(client, bearer("root2s-own-token-value")).status_code == 403  # unchanged, and no admin now
+    settings.ADMIN_CREDENTIALS_COOLDOWN = timedelta(0)  # long after the demotion: a plain user like any other
+    response = call(client, "POST", "users/root2@example.com/refresh", auth=bearer(admin_token))
+    assert response.status_code == 200
+
+
+def test_the_service_refuses_another_admin_under_the_row_lock(admin, make_user, system):
+    """A promotion committed after the API's own check is still seen: the service checks the locked row."""
+    plain = make_user("plain@example.com")
+    services.set_access_level(system, plain, AccessLevel.ADMIN)  # promoted after the view loaded `plain`
+    stale = User.objects.get(pk=plain.pk)
+    stale.access_level = AccessLevel.USER
+    before = db_state()
+    with pytest.raises(Forbidden):
+        services.issue_api_token(system, stale, unless_admin_other_than=admin)
+    with pytest.raises(Forbidden):
+        services.update_credentials(system, stale, token="x" * 30, unless_admin_other_than=admin)
+    assert db_state() == before
 
 
 def test_own_credentials_and_plain_users_stay_manageable(client, admin, other_admin, bob):

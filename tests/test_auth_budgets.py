@@ -180,3 +180,19 @@ def test_known_names_are_audited_as_the_account(client, ann):
     assert len(entries) == 2
     for entry in entries:
         assert (entry.actor_label, entry.target_label) == ("ann@example.com", "ann@example.com")
+
+
+def test_strangers_pausing_an_account_do_not_stop_its_signed_in_owner_confirming(ann, settings):
+    """The account budget pauses sign-in from everywhere, but a session that is already signed
+    in may still confirm it is them (re-authentication), or a few strangers could keep every
+    admin from every recent-checked action, lifting the pause included."""
+    device = TOTPDevice.objects.create(user=ann, name="phone", confirmed=True)
+    browser = Client(REMOTE_ADDR="10.0.2.1")
+    assert browser.post("/login/", {"login": "ann@example.com", "password": PASSWORD}).url == "/login/verify/"
+    assert browser.post("/login/verify/", {"action": "code", "code": totp_code(device)}).url == "/"
+    settings.AUTH_ACCOUNT_FAILURE_LIMIT = 2
+    page("10.0.2.2", "ann@example.com", "guess 1")
+    page("10.0.2.3", "ann@example.com", "guess 2")
+    assert paused(page("10.0.2.4", "ann@example.com"))  # signing in is paused …
+    response = browser.post("/account/reauth/", {"action": "code", "code": totp_code(device, steps_ahead=1)})
+    assert (response.status_code, response.url) == (302, "/account/security/")  # … confirming is not

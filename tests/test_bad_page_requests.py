@@ -19,6 +19,7 @@ from test_bad_requests import database_dump
 
 from flocks.models import DEFAULT_FLOCK_ID
 from portal.errors import CredentialMaskingFilter, csrf_failure
+from portal.logs import redact
 
 FORM = "application/x-www-form-urlencoded"
 HUGE_ID = "9" * 25  # past 2**63: SQLite's driver overflows on it
@@ -154,6 +155,12 @@ def _logged_after(log: Path, start: int, needle: str) -> str:
         if needle in written or time.monotonic() > deadline:
             return written
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("name", ["auth_token", "AUTH_TOKEN", "auth%5Ftoken", "auth%5ftoken"])
+def test_redaction_covers_every_spelling_of_the_parameter(name):
+    line = f"GET /api/v1/ping?x=1&{name}=s3cret-value&y=2 HTTP/1.1"
+    assert redact(line) == f"GET /api/v1/ping?x=1&{name}=***&y=2 HTTP/1.1"
 
 
 def test_error_reports_mask_connection_urls(rf, settings):

@@ -50,6 +50,26 @@ def shadow(system) -> User:
     return services.create_named_user(system, username="Shadow@Example.com", password=SHADOW_PASSWORD)
 
 
+@pytest.mark.parametrize("body", [b"{bad", b'{"password": "x"}'])
+def test_a_taken_name_answers_403_whatever_the_body_holds(client, admin, admin_token, body):
+    """The v2 order: user_exists before anything about the body, for an e-mail name too."""
+    response = client.post(
+        "/api/v2/users/admin@example.com",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {admin_token}",
+    )
+    assert (response.status_code, response.json()) == (403, {"user_exists": True})
+
+
+@pytest.mark.parametrize("name", ["Admin", "ADMIN", "aDmIn"])
+def test_v2_refuses_a_user_name_that_differs_only_in_case(client, admin, admin_token, name):
+    before = db_state()
+    response = v2_create(client, admin_token, name)
+    assert (response.status_code, response.json()) == (403, {"user_exists": True})
+    assert db_state() == before
+
+
 @pytest.mark.parametrize("email", ["shadow@example.com", "SHADOW@EXAMPLE.COM", "Shadow@Example.com"])
 def test_v1_refuses_an_email_that_is_another_users_name(v1, shadow, refused, email):
     refused(

@@ -13,12 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from io import StringIO
 from urllib.parse import urlencode
 
 import pytest
 from conftest import ADMIN_PASSWORD, db_state
 from django.conf import settings
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client, TestCase
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -107,6 +109,7 @@ def _granted(ann: User) -> None:
 def _admin_added(ann: User) -> None:
     assert User.objects.get(email="new@example.com").is_admin
     assert AuditEntry.objects.filter(action_type="user_add", target_label="new@example.com").count() == 1
+    call_command("send_queued_mail", "--once", stdout=StringIO())
     assert [message.to for message in mail.outbox] == [["new@example.com"]]
 
 

@@ -184,3 +184,27 @@ def test_a_reset_mail_ends_nothing_the_new_password_ends_everything(v1, client, 
     assert (response.status_code, response.url) == (302, "/accounts/reset/done/")
     assert_signed_out(a)
     session_of("ann@example.com", NEW_PASSWORD)
+
+
+def test_a_password_only_session_ends_when_the_user_sets_up_a_factor(ann, settings):
+    """Whoever signed in with the password alone before the factor existed loses the session
+    (and with it the page to mint a token or swap the app); the session that enrolled stays."""
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    intruder, owner = session_of("ann@example.com"), session_of("ann@example.com")
+    owner.get(SECURITY + "totp/")
+    device = TOTPDevice.objects.get(user=ann, confirmed=False)
+    response = owner.post(SECURITY + "totp/", {"code": fresh_totp_code(device)})
+    assert (response.status_code, response.url) == (302, SECURITY + "recovery-codes/")
+    assert owner.get(SECURITY).status_code == 200
+    assert_signed_out(intruder)
+    assert_sent_to_login(intruder.post(f"/users/{ann.pk}/token/"), f"/users/{ann.pk}/token/")
+
+
+def test_replacing_the_app_ends_the_other_sessions_too(ann, ann_totp, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    other, owner = session_of("ann@example.com", device=ann_totp), session_of("ann@example.com", device=ann_totp)
+    owner.get(SECURITY + "totp/")
+    device = TOTPDevice.objects.get(user=ann, confirmed=False)
+    assert owner.post(SECURITY + "totp/", {"code": fresh_totp_code(device)}).status_code == 302
+    assert owner.get(SECURITY).status_code == 200
+    assert_signed_out(other)

@@ -140,12 +140,16 @@ def note_pair_failure(request: HttpRequest, account: Account) -> None:
     request.axes_locked_out = False
 
 
-def signin_pause(request: HttpRequest, name: str) -> int | None:
+def signin_pause(request: HttpRequest, name: str, *, account_wide: bool = True) -> int | None:
     """Seconds before ``name`` may try to sign in again from this request's address, or
-    None when it may now: over the address or account budget, or the pair is locked."""
+    None when it may now: over the address or account budget, or the pair is locked.
+
+    ``account_wide=False`` (re-authentication in a session that is already signed in) leaves
+    the account budget out: strangers guessing from many addresses must not be able to stop
+    signed-in admins from confirming it is them (and so from lifting the pause)."""
     account = account_named(name, ("id", "username"))
     try:
-        Budget(client_ip(request), account).check()
+        Budget(client_ip(request), account if account_wide else None).check()
     except Paused as exc:
         return exc.retry_after
     return cooloff_seconds() if pair_locked(request, account) else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -19,16 +20,17 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.lib.errors import Conflict, InvalidInput, NotFound
+from portal.lib.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 from . import mail, selectors
 from .audit import Actor, record
 from .hashers import BCRYPT_MAX_BYTES, bcrypt_hash
-from .models import AccessLevel, OrgSetting, User, WebAuthnCredential
+from .models import AccessLevel, AuditEntry, OrgSetting, User, WebAuthnCredential
 from .tokens import generate_token, token_index
 from .twofactor.policy import has_second_factor
 
 USERNAME_MAX_LENGTH = 150
+ANOTHER_ADMIN = "An admin's password and token can be changed only by that admin, not through another."
 
 
 def clean_email(value: str, field: str = "email") -> str:
@@ -179,6 +181,12 @@ def add_user(
     return user
 
 
+def name_taken(username: str) -> bool:
+    """A user name is taken when it is any user's user name or e-mail in any letter case:
+    names that differ only in case look alike in the audit log and at sign-in."""
+    return User.objects.filter(Q(username__iexact=username) | Q(email=username.lower())).exists()
+
+
 def create_named_user(actor: Actor, *, username: str, password: str, token: str | None = None) -> User:
     """Add a user by user name with a password (and optionally a token), as the v2 API does."""
     username = clean_username(username)
@@ -193,7 +201,7 @@ def create_named_user(actor: Actor, *, username: str, password: str, token: str 
     try:
         with transaction.atomic():
             _lock_name(username)
-            if User.objects.filter(Q(username=username) | Q(email=username.lower())).exists():
+            if name_taken(username):
                 raise Conflict(f"User ({username}) already exists.", field="user_name")
             user.save()
             record(actor, "user_add", f"Added user {username}", target=user)
@@ -244,12 +252,21 @@ def _write(user: User, columns: dict[str, object], end_sessions: bool = False) -
     return user
 
 
-def update_credentials(actor: Actor, user: User, *, password: str | None = None, token: str | None = None) -> User:
+def update_credentials(
+    actor: Actor,
+    user: User,
+    *,
+    password: str | None = None,
+    token: str | None = None,
+    unless_admin_other_than: User | None = None,
+) -> User:
     """Change the password and/or token; either alone leaves the other as it is.
 
     Both are hashed before the row lock is taken (bcrypt is slow), then only their
     columns are written under the lock. A new password ends every session (the
     security page then keeps the one it was changed from). Returns the user as now stored.
+    With ``unless_admin_other_than`` (the API's caller) an admin's credentials may be
+    changed only by that admin (see ``refuse_another_admin``).
     """
     if password is None and token is None:
         raise InvalidInput("Give password and/or token", field="password")
@@ -262,7 +279,9 @@ def update_credentials(actor: Actor, user: User, *, password: str | None = None,
     changed = [name for name, value in (("password", password), ("token", token)) if value is not None]
     try:
         with transaction.atomic():
-            user = _write(_locked(user), columns, end_sessions=password is not None)
+            user = _locked(user)
+            refuse_another_admin(user, unless_admin_other_than)
+            user = _write(user, columns, end_sessions=password is not None)
             record(
                 actor,
                 "user_credentials_change",
@@ -275,14 +294,43 @@ def update_credentials(actor: Actor, user: User, *, password: str | None = None,
     return user
 
 
-def issue_api_token(actor: Actor, user: User) -> str:
+def issue_api_token(actor: Actor, user: User, *, unless_admin_other_than: User | None = None) -> str:
     """Make a new random API token for ``user``; the plain token is returned only here."""
     token = generate_token()
     columns = _token_columns(token)
     with transaction.atomic():
-        user = _write(_locked(user), columns)
+        user = _locked(user)
+        refuse_another_admin(user, unless_admin_other_than)
+        user = _write(user, columns)
         record(actor, "user_api_token_create", f"Issued a new API token for {user.label}", target=user)
     return token
+
+
+def end_sessions(user: User) -> User:
+    """End every session of ``user`` (a new first factor, or a replaced one: a session opened
+    with the password alone must not outlive it); returns the user as now stored."""
+    with transaction.atomic():
+        return _write(_locked(user), {}, end_sessions=True)
+
+
+def recently_admin(user: User) -> bool:
+    """An admin now, or demoted within ``settings.ADMIN_CREDENTIALS_COOLDOWN`` (from the audit log)."""
+    if user.is_admin:
+        return True
+    since = timezone.now() - settings.ADMIN_CREDENTIALS_COOLDOWN
+    return AuditEntry.objects.filter(
+        target=user,
+        action_type="user_access_level_change",
+        timestamp__gte=since,
+        additional_information__before="admin",
+    ).exists()
+
+
+def refuse_another_admin(user: User, caller: User | None) -> None:
+    """Refuse, under the row lock of ``user``, a change of an admin's (or a recently demoted
+    admin's) credentials asked by ``caller``, another person: one admin may not become another."""
+    if caller is not None and caller.pk != user.pk and recently_admin(user):
+        raise Forbidden(ANOTHER_ADMIN)
 
 
 def revoke_api_token(actor: Actor, user: User) -> None:

@@ -75,10 +75,12 @@ def client_token(fields: dict[str, str]) -> str | None:
 def ensure_not_another_admin(request: Request, user: User, what: str) -> None:
     """Through the API an admin may set or refresh their own credentials and a plain user's,
     never another admin's: that would let one admin act as another, around their factor.
-    The refusal is audited and changes nothing else."""
-    if user.is_admin and user.pk != request.user.pk:
+    An admin demoted within ``ADMIN_CREDENTIALS_COOLDOWN`` still counts, so demoting,
+    setting the credentials and promoting again does not get around it. The refusal is
+    audited and changes nothing else; the service checks again under the row lock."""
+    if user.pk != request.user.pk and (user.is_admin or services.recently_admin(user)):
         record(actor(request), "api_credentials_refused", f"Refused to {what} of admin {user.label}", target=user)
-        raise PermissionDenied("An admin's password and token can be changed only by that admin, not through another.")
+        raise PermissionDenied(services.ANOTHER_ADMIN)
 
 
 def find_user(user_name: str, fields: tuple[str, ...] = ()) -> User:
@@ -156,7 +158,7 @@ class UserDetail(V2View):
     @extend_schema(operation_id="v2_user_create", **v2_schema(V2_USER, [409], v2_credentials("password")))
     def post(self, request: Request, user_name: str) -> Response:
         username = services.clean_username(user_name)  # a name no user can have is a 400, not a query
-        if User.objects.filter(username=username).exists():  # 403 before the body's 400
+        if services.name_taken(username):  # 403 before the body's 400
             raise Conflict(f"User ({username}) already exists.", field="user_name")
         fields = json_fields(request, CREDENTIAL_FIELDS, required=("password",))
         token = client_token(fields)
@@ -177,7 +179,9 @@ class UserUpdate(V2View):
         ensure_not_another_admin(request, user, "set the credentials")
         fields = json_fields(request, CREDENTIAL_FIELDS)
         token = client_token(fields)
-        user = services.update_credentials(actor(request), user, password=fields.get("password"), token=token)
+        user = services.update_credentials(
+            actor(request), user, password=fields.get("password"), token=token, unless_admin_other_than=request.user
+        )
         return Response(user_document(user))
 
 
@@ -194,5 +198,5 @@ class UserRefresh(V2View):
         user = find_user(user_name)
         ensure_not_another_admin(request, user, "refresh the API token")
         json_fields(request, ())  # no body, or an empty object as in the contract
-        token = services.issue_api_token(actor(request), user)
+        token = services.issue_api_token(actor(request), user, unless_admin_other_than=request.user)
         return Response({"token": token})

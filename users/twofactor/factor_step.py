@@ -38,9 +38,10 @@ def safe_next(request: HttpRequest, default: str = "") -> str:
     return default or settings.LOGIN_REDIRECT_URL
 
 
-def paused_answer(request: HttpRequest, user: User) -> HttpResponse | None:
-    """The lock-out answer while signing in is paused for this user from here, else None."""
-    retry_after = lockouts.signin_pause(request, user.username)
+def paused_answer(request: HttpRequest, user: User, *, account_wide: bool) -> HttpResponse | None:
+    """The lock-out answer while signing in is paused for this user from here, else None.
+    ``account_wide`` counts the account's budget too (sign-in; see ``lockouts.signin_pause``)."""
+    retry_after = lockouts.signin_pause(request, user.username, account_wide=account_wide)
     if retry_after is None:
         return None
     request.signin_retry_after = retry_after
@@ -101,11 +102,11 @@ def signed_out_answer() -> JsonResponse:
     return JsonResponse({"error": "Please sign in again.", "redirect": reverse("login")}, status=401)
 
 
-def key_options(request: HttpRequest, purpose: str, user: User | None) -> HttpResponse:
+def key_options(request: HttpRequest, purpose: str, user: User | None, *, account_wide: bool) -> HttpResponse:
     """The security-key challenge for ``user`` (JSON), bound to ``purpose`` in the session."""
     if user is None:
         return signed_out_answer()
-    if (paused := paused_answer(request, user)) is not None:
+    if (paused := paused_answer(request, user, account_wide=account_wide)) is not None:
         return paused
     try:
         options = webauthn_keys.authentication_options(request, purpose, user)
@@ -114,11 +115,13 @@ def key_options(request: HttpRequest, purpose: str, user: User | None) -> HttpRe
     return HttpResponse(options, content_type="application/json")
 
 
-def key_verify(request: HttpRequest, purpose: str, user: User | None, finish: Finish) -> HttpResponse:
+def key_verify(
+    request: HttpRequest, purpose: str, user: User | None, finish: Finish, *, account_wide: bool
+) -> HttpResponse:
     """Check the security key's answer to the ``purpose`` challenge; ``finish`` on success."""
     if user is None:
         return signed_out_answer()
-    if (paused := paused_answer(request, user)) is not None:
+    if (paused := paused_answer(request, user, account_wide=account_wide)) is not None:
         return paused
     try:
         credential = webauthn_keys.parse_body(request).get("credential")

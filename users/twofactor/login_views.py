@@ -23,6 +23,8 @@ from .forms import LoginForm
 from .policy import has_second_factor, needs_enrolment
 
 PURPOSE = "login"  # binds the security-key challenge to this step (webauthn_keys)
+# Signing in counts against the account's budget too (strangers guessing from many addresses).
+ACCOUNT_WIDE = True
 
 
 @never_cache
@@ -68,7 +70,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
     if user is None:
         messages.error(request, "Your sign-in timed out. Please sign in again.")
         return redirect("login")
-    if (paused := factor_step.paused_answer(request, user)) is not None:
+    if (paused := factor_step.paused_answer(request, user, account_wide=ACCOUNT_WIDE)) is not None:
         return paused
     code_form = factor_step.posted_code_form(request)
     if (passed := factor_step.code_passes(request, user, code_form)) is not None:
@@ -80,10 +82,12 @@ def login_verify(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 def login_webauthn_options(request: HttpRequest) -> HttpResponse:
-    return factor_step.key_options(request, PURPOSE, session.pending_user(request))
+    return factor_step.key_options(request, PURPOSE, session.pending_user(request), account_wide=ACCOUNT_WIDE)
 
 
 @never_cache
 @require_POST
 def login_webauthn_verify(request: HttpRequest) -> HttpResponse:
-    return factor_step.key_verify(request, PURPOSE, session.pending_user(request), _finish_login)
+    return factor_step.key_verify(
+        request, PURPOSE, session.pending_user(request), _finish_login, account_wide=ACCOUNT_WIDE
+    )

@@ -20,6 +20,9 @@ from .decorators import enrolment_allowed
 from .forms import PasswordCheckForm
 
 PURPOSE = "reauth"  # binds the security-key challenge to this step (webauthn_keys)
+# A signed-in session is not paused by the account-wide budget: strangers guessing from many
+# addresses must not stop a signed-in admin from confirming it is them (and lifting the pause).
+ACCOUNT_WIDE = False
 
 
 def _signed_in(request: HttpRequest) -> User | None:
@@ -42,7 +45,7 @@ def _finish_reauth(request: HttpRequest, user: User, method: str, device: Device
 @enrolment_allowed
 def reauth(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if (paused := factor_step.paused_answer(request, user)) is not None:
+    if (paused := factor_step.paused_answer(request, user, account_wide=ACCOUNT_WIDE)) is not None:
         return paused
     code_form = factor_step.posted_code_form(request)
     password_form = PasswordCheckForm(request, request.POST if request.POST.get("action") == "password" else None)
@@ -58,11 +61,11 @@ def reauth(request: HttpRequest) -> HttpResponse:
 @require_POST
 @enrolment_allowed
 def reauth_webauthn_options(request: HttpRequest) -> HttpResponse:
-    return factor_step.key_options(request, PURPOSE, _signed_in(request))
+    return factor_step.key_options(request, PURPOSE, _signed_in(request), account_wide=ACCOUNT_WIDE)
 
 
 @never_cache
 @require_POST
 @enrolment_allowed
 def reauth_webauthn_verify(request: HttpRequest) -> HttpResponse:
-    return factor_step.key_verify(request, PURPOSE, _signed_in(request), _finish_reauth)
+    return factor_step.key_verify(request, PURPOSE, _signed_in(request), _finish_reauth, account_wide=ACCOUNT_WIDE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -14,7 +16,7 @@ from django.views.decorators.http import require_POST
 from portal.lib.errors import InvalidInput, PortalError
 from users import services
 from users.audit import Actor
-from users.models import WebAuthnCredential
+from users.models import User, WebAuthnCredential
 
 from . import recovery, session, totp, webauthn_keys
 from .decorators import enrolment_allowed, recent_auth_required
@@ -49,8 +51,21 @@ def security(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _keep_only_this_session(request: HttpRequest, change: Callable[[], User]) -> None:
+    """Run ``change``, which ends every session of the user, and keep this one, unless
+    something else (a disable, a factor reset) ended the sessions meanwhile: then this one
+    ends too."""
+    generation = request.user.session_generation
+    user = change()
+    if user.session_generation == generation + 1:
+        update_session_auth_hash(request, user)
+
+
 def _after_enrolment(request: HttpRequest, method: str) -> HttpResponse:
-    """A new factor counts as a passed check; the first one also brings recovery codes."""
+    """A new factor counts as a passed check and ends the user's other sessions (one opened
+    with the password alone, by whoever knew it, must not outlive the factor); the first one
+    also brings recovery codes."""
+    _keep_only_this_session(request, lambda: services.end_sessions(request.user))
     session.mark_verified(request, method)
     session.mark_checked(request)
     if not recovery.has_codes(request.user):
@@ -215,17 +230,14 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
 def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        password = form.cleaned_data["new_password1"]
         try:
-            generation = request.user.session_generation
-            password = form.cleaned_data["new_password1"]
-            user = services.update_credentials(_actor(request), request.user, password=password)
+            _keep_only_this_session(
+                request, lambda: services.update_credentials(_actor(request), request.user, password=password)
+            )
         except PortalError as exc:  # a password the validators refuse, or the account removed meanwhile
             form.add_error("new_password1", exc.message.removeprefix("password: "))
         else:
-            # This session stays and all others end, unless something else (a disable, a factor
-            # reset) ended the sessions while the new password was hashing: then this one ends too.
-            if user.session_generation == generation + 1:
-                update_session_auth_hash(request, user)
             messages.success(request, "Your password was changed. Your other sessions were signed out.")
             return redirect("security")
     return render(request, "twofactor/password_change.html", {"form": form})
