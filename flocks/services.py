@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from portal.lib.errors import Conflict, InvalidInput, NotFound
 from users.audit import Actor, record
-from users.errors import Conflict, InvalidInput, NotFound
 from users.models import User
 from users.services import clean_email, clean_note
 

@@ -20,27 +20,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from users.access import admin_required
+from portal.lib.access import admin_required
+from portal.lib.errors import PortalError
+from portal.lib.forms import add_service_error
 from users.audit import Actor
-from users.errors import PortalError
-from users.forms import add_service_error
 
 from . import services
+from .access import flock_page
 from .forms import FlockForm, FlockNoteForm, MemberForm, RenameForm
 from .models import NAME_MAX_LENGTH, Flock, FlockMembership, FlockRole
 
 FLOCKS_PER_PAGE = 50
-
-
-def _flock_for(request: HttpRequest, flock_id: str, *, manage: bool = False) -> tuple[Flock, str | None]:
-    """The flock and the visitor's role in it; 403 unless admin, member (to see) or manager (to change)."""
-    flock = get_object_or_404(Flock, flock_id=flock_id)
-    if request.user.is_admin:
-        return flock, None
-    role = services.role_of(request.user, flock)
-    if role is None or (manage and role != FlockRole.MANAGER):
-        raise PermissionDenied
-    return flock, role
 
 
 @login_required
@@ -101,15 +91,15 @@ def _render_detail(
 
 
 @login_required
-def flock_detail(request: HttpRequest, flock_id: str) -> HttpResponse:
-    flock, role = _flock_for(request, flock_id)
+@flock_page()
+def flock_detail(request: HttpRequest, flock: Flock, role: str | None) -> HttpResponse:
     return _render_detail(request, flock, role)
 
 
 @login_required
 @require_POST
-def flock_rename(request: HttpRequest, flock_id: str) -> HttpResponse:
-    flock, role = _flock_for(request, flock_id, manage=True)
+@flock_page(manage=True)
+def flock_rename(request: HttpRequest, flock: Flock, role: str | None) -> HttpResponse:
     form = RenameForm(request.POST)
     if form.is_valid():
         try:
@@ -125,9 +115,9 @@ def flock_rename(request: HttpRequest, flock_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def flock_note(request: HttpRequest, flock_id: str) -> HttpResponse:
+@flock_page(manage=True)
+def flock_note(request: HttpRequest, flock: Flock, role: str | None) -> HttpResponse:
     """Save or remove the flock's note."""
-    flock, role = _flock_for(request, flock_id, manage=True)
     actor = Actor.from_request(request)
     if "remove" in request.POST:
         services.remove_flock_note(actor, flock)
@@ -148,9 +138,9 @@ def flock_note(request: HttpRequest, flock_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def flock_member_add(request: HttpRequest, flock_id: str) -> HttpResponse:
+@flock_page(manage=True)
+def flock_member_add(request: HttpRequest, flock: Flock, role: str | None) -> HttpResponse:
     """Admins add a manager or watcher; a flock's manager adds watchers."""
-    flock, role = _flock_for(request, flock_id, manage=True)
     form = MemberForm(request.POST, admin=request.user.is_admin)
     if form.is_valid():
         actor = Actor.from_request(request)
@@ -171,9 +161,9 @@ def flock_member_add(request: HttpRequest, flock_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def flock_member_remove(request: HttpRequest, flock_id: str, user_pk: int) -> HttpResponse:
+@flock_page(manage=True)
+def flock_member_remove(request: HttpRequest, flock: Flock, role: str | None, user_pk: int) -> HttpResponse:
     """Admins remove any member; a flock's manager removes watchers only."""
-    flock, _role = _flock_for(request, flock_id, manage=True)
     membership = get_object_or_404(FlockMembership.objects.select_related("user"), flock=flock, user_id=user_pk)
     if not request.user.is_admin and membership.role != FlockRole.WATCHER:
         raise PermissionDenied
@@ -183,9 +173,9 @@ def flock_member_remove(request: HttpRequest, flock_id: str, user_pk: int) -> Ht
 
 
 @admin_required
-def flock_delete(request: HttpRequest, flock_id: str) -> HttpResponse:
+@flock_page()
+def flock_delete(request: HttpRequest, flock: Flock, role: None) -> HttpResponse:
     """GET asks for confirmation; POST deletes (never ``flock:default``)."""
-    flock = get_object_or_404(Flock, flock_id=flock_id)
     if request.method == "POST":
         try:
             services.delete_flock(Actor.from_request(request), flock)

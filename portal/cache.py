@@ -1,5 +1,6 @@
-"""The portal's cache backends: Django's Redis and local-memory ones, minus per-call overhead,
-and a Redis backend that degrades instead of failing when Redis is unreachable.
+"""The portal's cache backends: Django's Redis and local-memory ones, minus per-call overhead
+(the Redis client kept per pool is ``portal/redis_client.py``), and a Redis backend that
+degrades instead of failing when Redis is unreachable.
 
 Redis is only a cache here (sessions are ``cached_db``, lock-outs live in the database), so
 losing it must cost speed, never a request:
@@ -29,8 +30,10 @@ from urllib.parse import urlsplit
 
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
+
+from portal.redis_client import ReusingRedisClient
 
 logger = logging.getLogger("portal.cache")
 WARNING_INTERVAL = 60.0
@@ -45,21 +48,6 @@ class _PortableKeysUnchecked:
 
     def validate_key(self, key: str) -> None:
         return None
-
-
-class _ReusingClient(RedisCacheClient):
-    """Django wraps the connection pool in a new ``redis.Redis`` on every cache call, which
-    costs more CPU than the call itself; a ``redis.Redis`` is thread-safe, so keep one per pool."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._clients: dict = {}
-
-    def get_client(self, key=None, *, write: bool = False):
-        index = self._get_connection_pool_index(write)
-        if index not in self._clients:
-            self._clients[index] = super().get_client(key, write=write)
-        return self._clients[index]
 
 
 class PortalLocMemCache(_PortableKeysUnchecked, LocMemCache):
@@ -176,7 +164,7 @@ class PortalRedisCache(_PortableKeysUnchecked, RedisCache):
         options.setdefault("socket_connect_timeout", 0.3)
         options.setdefault("socket_timeout", 0.5)
         super().__init__(server, {**params, "OPTIONS": options})
-        self._class = _ReusingClient
+        self._class = ReusingRedisClient
         local = {key: params[key] for key in ("TIMEOUT", "KEY_PREFIX", "VERSION", "KEY_FUNCTION") if key in params}
         if fallback == "none":
             self.fallback = _NoCache(server, local)

@@ -185,7 +185,7 @@ AUTH_ADDRESS_FAILURE_LIMIT = env.int("PORTAL_ADDRESS_FAILURE_LIMIT", default=30)
 AUTH_FAILURE_WINDOW = env.int("PORTAL_AUTH_FAILURE_WINDOW", default=900)
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_LOCKOUT_CALLABLE = "users.twofactor.login_views.locked_out"
+AXES_LOCKOUT_CALLABLE = "users.twofactor.factor_step.locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # the audit log records sign-ins
 # Masked in stored attempts.
 AXES_SENSITIVE_PARAMETERS = ["username", "login", "ip_address", "password", "code", "token", "auth_token"]

@@ -13,8 +13,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from page_helpers import signed_in
 from v2_helpers import NO_BODY, basic, bearer, call
 
+from portal.lib.errors import Forbidden
 from users import services
-from users.errors import PermissionDenied
 from users.models import AccessLevel, AuditEntry, OrgSetting, User, WebAuthnCredential
 
 pytestmark = pytest.mark.django_db
@@ -302,9 +302,9 @@ def test_the_service_refuses_another_admin_under_the_row_lock(admin, make_user, 
     stale = User.objects.get(pk=plain.pk)
     stale.access_level = AccessLevel.USER
     before = db_state()
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         services.issue_api_token(system, stale, unless_admin_other_than=admin)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         services.update_credentials(system, stale, token="x" * 30, unless_admin_other_than=admin)
     assert db_state() == before
 

@@ -4,8 +4,8 @@ import pytest
 from django.test import RequestFactory
 
 from portal.api.credentials import Client, check_basic
-from users.errors import NotFound
-from users.lookup import find_user, user_named
+from portal.lib.errors import NotFound
+from users.lookup import get_user_by_name_or_email, user_by_name_or_email
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -22,19 +22,19 @@ def clash(db) -> tuple[User, User]:
 
 def test_a_user_name_wins_over_another_users_email(clash):
     _, by_name = clash
-    assert user_named("zed@example.com") == by_name
-    assert find_user(" zed@example.com ") == by_name
+    assert user_by_name_or_email("zed@example.com") == by_name
+    assert get_user_by_name_or_email(" zed@example.com ") == by_name
     assert check_basic("zed@example.com", PASSWORD, Client.from_request(RequestFactory().get("/"))) == by_name
 
 
 def test_an_email_finds_its_user_in_any_case(clash):
     by_email, by_name = clash
     by_name.delete()
-    assert user_named("ZED@example.com") == by_email
+    assert user_by_name_or_email("ZED@example.com") == by_email
 
 
 def test_names_no_user_can_have_find_nobody(db):
-    assert user_named("") is None
-    assert user_named("a\x00b") is None
+    assert user_by_name_or_email("") is None
+    assert user_by_name_or_email("a\x00b") is None
     with pytest.raises(NotFound):
-        find_user("nobody")
+        get_user_by_name_or_email("nobody")

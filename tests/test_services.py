@@ -12,8 +12,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from flocks import services as flocks
 from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership, FlockRole
 from portal.api.params import split_list
+from portal.lib.errors import Conflict, InvalidInput, NotFound
 from users import services
-from users.errors import Conflict, InvalidInput, NotFound
 from users.hashers import bcrypt_check
 from users.models import AccessLevel, AuditEntry, OrgSetting, OutboxMail, User, WebAuthnCredential
 
@@ -108,6 +108,18 @@ def test_last_active_admin_is_kept(system, admin, make_user, action, verb):
     assert AuditEntry.objects.count() == entries
     services.set_active(system, other, True)
     action(system, admin)  # with a second active admin it is allowed
+
+
+def test_refuse_if_last_active_admin_names_the_rule(system, admin, make_user):
+    """The rule alone: a plain user or one admin among two passes (and comes back locked); the last refuses."""
+    plain = make_user("plain@example.com")
+    with transaction.atomic():
+        assert services.refuse_if_last_active_admin(plain, "remove") == plain
+        with pytest.raises(Conflict, match=r"^Cannot remove the last active admin\.$"):
+            services.refuse_if_last_active_admin(admin, "remove")
+    make_user("other@example.com", access_level=AccessLevel.ADMIN)
+    with transaction.atomic():
+        assert services.refuse_if_last_active_admin(admin, "remove") == admin
 
 
 # Threads need committed rows. Listing the apps keeps the flush after the test from re-creating

@@ -1,7 +1,7 @@
-"""Who may open which page: checked on the server by every view, not only by hiding links.
+"""How a user page's action is guarded, stacked at the view: sign-in, then who may open the user
+(``portal.lib.access.may_open_user``), each checked once per request, then the action.
 
-Admins manage everything; a user sees only their own profile and the flocks they
-belong to (flocks/views.py checks the flock role).
+A service error becomes a flash message and the profile reloads (post/redirect/get).
 """
 
 from __future__ import annotations
@@ -9,25 +9,83 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from portal.lib.access import may_open_user
+from portal.lib.errors import PortalError
+from users.twofactor.decorators import recent_auth_required
+
+from .models import User
+
+UserAction = Callable[[HttpRequest, User], HttpResponse | None]
+View = Callable[..., HttpResponse]
 
 
-def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Anonymous visitors go to sign-in; signed-in non-admins get 403."""
+def _run(action: UserAction, request: HttpRequest, pk: int) -> HttpResponse:
+    """The action on the user ``pk``; its reply, else back to the profile."""
+    user = get_object_or_404(User, pk=pk)
+    try:
+        response = action(request, user)
+    except PortalError as exc:
+        messages.error(request, exc.message)
+        response = None
+    return response or redirect("user_detail", pk=user.pk)
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_admin:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
 
-    return login_required(wrapper)
+def user_action(*, self_allowed: bool = False) -> Callable[[UserAction], View]:
+    """A POST-only action on one user: sign-in, POST (405), who may open the user (403,
+    changing nothing), then the action."""
+
+    def decorate(action: UserAction) -> View:
+        @login_required
+        @require_POST
+        @may_open_user(self_allowed=self_allowed)
+        @wraps(action)
+        def view(request: HttpRequest, pk: int) -> HttpResponse:
+            return _run(action, request, pk)
+
+        return view
+
+    return decorate
 
 
-def ensure_may_open(request: HttpRequest, pk: int, *, self_allowed: bool = True) -> None:
-    """Admins open any user; others only themselves (checked before any lookup, so a 404
-    never tells a user that someone else exists)."""
-    if not (request.user.is_admin or (self_allowed and request.user.pk == pk)):
-        raise PermissionDenied
+def confirmed_action(
+    *,
+    title: str,
+    question: str,
+    button: str,
+    self_allowed: bool = False,
+    list_keys: bool = False,
+    recent_check: bool = False,
+    button_class: str = "danger",
+) -> Callable[[UserAction], View]:
+    """A destructive action: GET shows a confirmation page, POST does it. With ``recent_check``
+    (taking away someone's access or factors) both ask for the admin's password or factor again
+    when their last check is stale, then come back to the confirmation page."""
+
+    def decorate(action: UserAction) -> View:
+        def confirm_or_do(request: HttpRequest, pk: int) -> HttpResponse:
+            if request.method == "POST":
+                return _run(action, request, pk)
+            user = get_object_or_404(User.objects.prefetch_related("webauthn_credentials"), pk=pk)
+            context = {
+                "section": "users",
+                "person": user,
+                "title": title.format(user=user.label),
+                "question": question.format(user=user.label),
+                "button": button,
+                "button_class": button_class,
+                "cancel_url": reverse("user_detail", args=[user.pk]),
+                "keys": user.webauthn_credentials.all() if list_keys else None,
+            }
+            return render(request, "confirm.html", context)
+
+        checked = recent_auth_required(confirm_or_do) if recent_check else confirm_or_do
+        return login_required(may_open_user(self_allowed=self_allowed)(wraps(action)(checked)))
+
+    return decorate

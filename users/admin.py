@@ -20,9 +20,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.lib.errors import PortalError
+
 from . import services
 from .audit import Actor
-from .errors import PortalError
 from .models import AuditEntry, OrgSetting, User, WebAuthnCredential
 from .twofactor import recovery
 

@@ -10,10 +10,12 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from flocks.models import Flock
+from portal.json_replies import audit_json
+from portal.lib.access import admin_required
+from portal.lib.errors import PortalError
+from portal.lib.keyset import keyset_page
 
 from . import selectors
-from .access import admin_required
-from .errors import PortalError
 from .forms import AuditFilterForm
 
 ENTRIES_PER_PAGE = 50
@@ -33,7 +35,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "users/audit.html", context, status=400)
     try:
-        page = selectors.keyset_page(
+        page = keyset_page(
             selectors.audit_entries(**form.filters()), limit=ENTRIES_PER_PAGE, cursor=request.GET.get("cursor", "")
         )
     except PortalError as exc:  # a forged cursor
@@ -52,7 +54,7 @@ def audit_download(request: HttpRequest, fmt: str) -> HttpResponse:
     if not form.is_valid():
         return HttpResponse("Invalid filter: " + form.errors.as_text(), status=400, content_type="text/plain")
     entries = selectors.audit_entries(**form.filters()).order_by("-id").iterator(chunk_size=2000)
-    rows = (selectors.audit_json(entry) for entry in entries)
+    rows = (audit_json(entry) for entry in entries)
     body = _csv(rows) if fmt == "csv" else _json(rows)
     response = StreamingHttpResponse(body, content_type="text/csv" if fmt == "csv" else "application/json")
     response["Content-Disposition"] = f'attachment; filename="audit-log.{fmt}"'

@@ -6,16 +6,10 @@ from django import forms
 
 from flocks.models import Flock, FlockRole
 
-from .errors import PortalError
 from .models import AccessLevel
 from .selectors import USER_SORTS, TwoFactor
 
 YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
-
-
-def add_service_error(form: forms.Form, exc: PortalError) -> None:
-    """Show a service error next to its field when the form has one, else above the form."""
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def yes_no(value: str) -> bool | None:

@@ -35,7 +35,7 @@ from django.http import HttpRequest
 from portal.client_ip import client_ip
 
 from .audit import Actor, record
-from .lookup import user_named
+from .lookup import user_by_name_or_email
 from .models import User
 from .tokens import keyed_digest
 
@@ -69,8 +69,8 @@ class Account:
 
 
 def account_named(name: str, fields: tuple[str, ...] = ()) -> Account:
-    """The account ``name`` means (``users.lookup.user_named``), loading only ``fields``."""
-    user = None if _MASKED.match(name) else user_named(name, fields)
+    """The account ``name`` means (``users.lookup.user_by_name_or_email``), loading only ``fields``."""
+    user = None if _MASKED.match(name) else user_by_name_or_email(name, fields)
     return Account(user, user.username if user is not None else masked(name))
 
 

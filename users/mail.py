@@ -28,8 +28,9 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from portal.lib.errors import NotFound
+
 from .audit import Actor, record
-from .errors import NotFound
 from .models import User
 from .outbox import MailKind, MailStatus, OutboxMail
 

@@ -7,9 +7,9 @@ from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 
 from . import mail
+from .access import user_action
 from .audit import Actor
 from .models import User
-from .views import user_action
 
 MAIL_ID_DIGITS = 18  # ids fit a 64-bit column
 

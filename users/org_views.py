@@ -6,8 +6,9 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from portal.lib.access import admin_required
+
 from . import selectors, services
-from .access import admin_required
 from .audit import Actor
 from .forms import OrgSettingsForm
 from .models import OrgSetting

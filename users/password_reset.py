@@ -6,10 +6,11 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.views import PasswordResetConfirmView
 from django.http import HttpResponse
 
+from portal.lib.errors import PortalError
+from portal.lib.forms import add_service_error
+
 from . import services
 from .audit import Actor
-from .errors import PortalError
-from .forms import add_service_error
 from .models import User
 
 

@@ -20,12 +20,14 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.lib.errors import Conflict, Forbidden, InvalidInput, NotFound
+
 from . import mail, selectors
 from .audit import Actor, record
-from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .hashers import BCRYPT_MAX_BYTES, bcrypt_hash
 from .models import AccessLevel, AuditEntry, OrgSetting, User, WebAuthnCredential
 from .tokens import generate_token, token_index
+from .twofactor.policy import has_second_factor
 
 USERNAME_MAX_LENGTH = 150
 ANOTHER_ADMIN = "An admin's password and token can be changed only by that admin, not through another."
@@ -91,26 +93,38 @@ def get_user_by_username(username: str, fields: tuple[str, ...] = ()) -> User:
     raise NotFound(f"User ({username}) does not exist.")
 
 
-def _locked(user: User, unless_last_admin: str = "") -> User:
-    """Re-read ``user`` under a row lock inside the current transaction.
+def _locked(user: User) -> User:
+    """Re-read ``user`` under a row lock inside the current transaction."""
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    if locked is None:
+        raise NotFound(f"User ({user.label}) does not exist.")
+    return locked
 
-    With ``unless_last_admin`` (the action's verb) the active admins are locked by the
-    same query, in id order, and the action is refused if ``user`` is the last of them.
+
+def _locked_with_active_admins(user: User) -> tuple[User, list[User]]:
+    """``user`` and every other active admin, all re-read under row locks, by one query in id order.
+
     One query taking its locks in one order lets two admins demoting each other at once
-    queue instead of deadlocking; the second sees the first's change and is refused.
+    queue instead of deadlocking; the second sees the first's change.
     """
-    rows = User.objects.select_for_update().order_by("pk")
-    if unless_last_admin:
-        rows = rows.filter(Q(pk=user.pk) | Q(is_active=True, access_level=AccessLevel.ADMIN))
-    else:
-        rows = rows.filter(pk=user.pk)
-    rows = list(rows)
+    rows = list(
+        User.objects.select_for_update()
+        .filter(Q(pk=user.pk) | Q(is_active=True, access_level=AccessLevel.ADMIN))
+        .order_by("pk")
+    )
     locked = next((row for row in rows if row.pk == user.pk), None)
     if locked is None:
         raise NotFound(f"User ({user.label}) does not exist.")
-    others = [row for row in rows if row.pk != user.pk and row.is_active and row.is_admin]
-    if unless_last_admin and locked.is_active and locked.is_admin and not others:
-        raise Conflict(f"Cannot {unless_last_admin} the last active admin.")
+    return locked, [row for row in rows if row.pk != user.pk and row.is_active and row.is_admin]
+
+
+def refuse_if_last_active_admin(user: User, action: str) -> User:
+    """The portal always keeps an active admin: refuse to ``action`` (demote, disable, remove)
+    ``user`` when they are the last one. Returns ``user`` as locked (with every active admin)
+    for the caller's change, so no concurrent change can take away the other admins meanwhile."""
+    locked, other_admins = _locked_with_active_admins(user)
+    if locked.is_active and locked.is_admin and not other_admins:
+        raise Conflict(f"Cannot {action} the last active admin.")
     return locked
 
 
@@ -316,7 +330,7 @@ def refuse_another_admin(user: User, caller: User | None) -> None:
     """Refuse, under the row lock of ``user``, a change of an admin's (or a recently demoted
     admin's) credentials asked by ``caller``, another person: one admin may not become another."""
     if caller is not None and caller.pk != user.pk and recently_admin(user):
-        raise PermissionDenied(ANOTHER_ADMIN)
+        raise Forbidden(ANOTHER_ADMIN)
 
 
 def revoke_api_token(actor: Actor, user: User) -> None:
@@ -343,7 +357,8 @@ def remove_note(actor: Actor, user: User) -> User:
 def set_access_level(actor: Actor, user: User, access_level: str) -> User:
     access_level = clean_access_level(access_level)
     with transaction.atomic():
-        user = _locked(user, unless_last_admin="demote" if access_level == AccessLevel.USER else "")
+        demoting = access_level == AccessLevel.USER
+        user = refuse_if_last_active_admin(user, "demote") if demoting else _locked(user)
         before = user.access_level
         _write(user, {"access_level": access_level})
         record(
@@ -363,7 +378,7 @@ def set_active(actor: Actor, user: User, active: bool) -> User:
     Disabling ends every session for good: enabling again brings none of them back.
     """
     with transaction.atomic():
-        user = _locked(user, unless_last_admin="" if active else "disable")
+        user = _locked(user) if active else refuse_if_last_active_admin(user, "disable")
         _write(user, {"is_active": active, "summary_email_enabled": active}, end_sessions=not active)
         verb = "enable" if active else "disable"
         record(actor, f"user_{verb}", f"{verb.capitalize()}d user {user.label}", target=user)
@@ -372,7 +387,7 @@ def set_active(actor: Actor, user: User, active: bool) -> User:
 
 def remove_user(actor: Actor, user: User) -> None:
     with transaction.atomic():
-        user = _locked(user, unless_last_admin="remove")
+        user = refuse_if_last_active_admin(user, "remove")
         label = user.label
         record(actor, "user_remove", f"Removed user {label}", target=user)
         user.delete()
@@ -440,14 +455,6 @@ def _remove_factors(actor: Actor, user: User, *, totp: bool = False, webauthn: b
             if (apps or keys) and user.email:
                 mail.queue_factors_reset(user, actor, apps, keys)
     return apps, len(keys)
-
-
-def has_second_factor(user: User) -> bool:
-    """A confirmed TOTP device or a security key (recovery codes alone do not count)."""
-    return (
-        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-        or WebAuthnCredential.objects.filter(user=user).exists()
-    )
 
 
 def drop_recovery_codes_if_no_factor(user: User) -> None:

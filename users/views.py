@@ -6,12 +6,9 @@ duplicates, valid values) lives in users/services.py and flocks/services.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import BadRequest, PermissionDenied
+from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.forms import Form
@@ -19,16 +16,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
 from flocks import services as flock_services
 from flocks.models import Flock, FlockMembership
+from flocks.selectors import users_in_order
+from portal.lib.access import admin_required, may_open_user, own_account_only
+from portal.lib.errors import PortalError
+from portal.lib.forms import add_service_error
 from users.twofactor.decorators import recent_auth_required, recent_auth_required_when
 
 from . import lockouts, mail, selectors, services
-from .access import admin_required, ensure_may_open
+from .access import confirmed_action, user_action
 from .audit import Actor
-from .errors import PortalError
 from .forms import (
     AccessLevelForm,
     AddUserForm,
@@ -36,7 +35,6 @@ from .forms import (
     FlockUnassignForm,
     NoteForm,
     UserFilterForm,
-    add_service_error,
 )
 from .models import AccessLevel, AuditEntry, OrgSetting, User, WebAuthnCredential
 
@@ -69,7 +67,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     else:
         users, sort = User.objects.none(), "username"
     page = Paginator(users.values_list("pk", flat=True), USERS_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = selectors.users_in_order(list(page.object_list))
+    page.object_list = users_in_order(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
@@ -119,14 +117,9 @@ def user_add(request: HttpRequest) -> HttpResponse:
 def _detail_user(pk: int) -> User:
     """The user with 2FA flags and memberships (with flock names) in a fixed number of queries."""
     memberships = FlockMembership.objects.select_related("flock").order_by("flock__name")
-    # These memberships carry their flock, so they replace the plain ones users_with_details prefetches.
-    queryset = (
-        selectors.users_with_details()
-        .prefetch_related(None)
-        .prefetch_related(
-            Prefetch("memberships", queryset=memberships, to_attr="flock_memberships"),
-            Prefetch("webauthn_credentials", queryset=WebAuthnCredential.objects.all(), to_attr="keys"),
-        )
+    queryset = selectors.users_with_factors().prefetch_related(
+        Prefetch("memberships", queryset=memberships, to_attr="flock_memberships"),
+        Prefetch("webauthn_credentials", queryset=WebAuthnCredential.objects.all(), to_attr="keys"),
     )
     return get_object_or_404(queryset, pk=pk)
 
@@ -152,33 +145,9 @@ def _render_detail(request: HttpRequest, user: User, status: int = 200, **forms)
 
 
 @login_required
+@may_open_user()
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    ensure_may_open(request, pk)
     return _render_detail(request, _detail_user(pk))
-
-
-UserAction = Callable[[HttpRequest, User], HttpResponse | None]
-
-
-def user_action(*, self_allowed: bool = False) -> Callable[[UserAction], Callable[..., HttpResponse]]:
-    """A POST-only action on one user. Permission first (403 changes nothing), then the action;
-    a service error becomes a flash message and the profile reloads (post/redirect/get)."""
-
-    def decorate(action: UserAction) -> Callable[..., HttpResponse]:
-        @wraps(action)
-        def view(request: HttpRequest, pk: int) -> HttpResponse:
-            ensure_may_open(request, pk, self_allowed=self_allowed)
-            user = get_object_or_404(User, pk=pk)
-            try:
-                response = action(request, user)
-            except PortalError as exc:
-                messages.error(request, exc.message)
-                response = None
-            return response or redirect("user_detail", pk=user.pk)
-
-        return login_required(require_POST(view))
-
-    return decorate
 
 
 def _switch(request: HttpRequest, name: str) -> bool:
@@ -272,52 +241,6 @@ def _names(flocks: list[Flock]) -> str:
     return ", ".join(flock.name for flock in flocks)
 
 
-def confirmed_action(
-    *,
-    title: str,
-    question: str,
-    button: str,
-    self_allowed: bool = False,
-    list_keys: bool = False,
-    recent_check: bool = False,
-    button_class: str = "danger",
-) -> Callable[[UserAction], Callable[..., HttpResponse]]:
-    """A destructive action: GET shows a confirmation page, POST does it. With ``recent_check``
-    (taking away someone's access or factors) both ask for the admin's password or factor again
-    when their last check is stale, then come back to the confirmation page."""
-
-    def decorate(action: UserAction) -> Callable[..., HttpResponse]:
-        posted = user_action(self_allowed=self_allowed)(action)
-
-        def confirm_or_do(request: HttpRequest, pk: int) -> HttpResponse:
-            if request.method == "POST":
-                return posted(request, pk)
-            user = get_object_or_404(User.objects.prefetch_related("webauthn_credentials"), pk=pk)
-            context = {
-                "section": "users",
-                "person": user,
-                "title": title.format(user=user.label),
-                "question": question.format(user=user.label),
-                "button": button,
-                "button_class": button_class,
-                "cancel_url": reverse("user_detail", args=[user.pk]),
-                "keys": user.webauthn_credentials.all() if list_keys else None,
-            }
-            return render(request, "confirm.html", context)
-
-        checked = recent_auth_required(confirm_or_do) if recent_check else confirm_or_do
-
-        @login_required
-        @wraps(action)
-        def view(request: HttpRequest, pk: int) -> HttpResponse:
-            ensure_may_open(request, pk, self_allowed=self_allowed)
-            return checked(request, pk)
-
-        return view
-
-    return decorate
-
-
 @confirmed_action(
     title="Remove {user}?",
     question="{user} loses access at once and is removed with their flock memberships. "
@@ -372,16 +295,11 @@ def user_lift_lockout(request: HttpRequest, user: User) -> None:
 
 @never_cache
 @login_required
+@own_account_only
+@recent_auth_required
 def token_create(request: HttpRequest, pk: int) -> HttpResponse:
     """A personal API token: only its owner creates one, after a recent password or factor check
     (a stolen session cannot mint a lasting credential), and sees it here once (stored hashed)."""
-    if request.user.pk != pk:
-        raise PermissionDenied
-    return _issue_token(request)
-
-
-@recent_auth_required
-def _issue_token(request: HttpRequest) -> HttpResponse:
     user = request.user
     if request.method != "POST":
         context = {

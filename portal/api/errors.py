@@ -11,7 +11,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from users.errors import PortalError
+from portal.lib.errors import PortalError
 
 
 def is_v1(path: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import exceptions
 
 from portal.encoding import is_strict_utf8_urlencoded
-from users.errors import InvalidInput
+from portal.lib.errors import InvalidInput
 
 TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no"}

@@ -6,8 +6,11 @@ from datetime import date
 
 from rest_framework.request import Request
 
+from portal.json_replies import audit_json
+from portal.lib.dates import parse_day
+from portal.lib.errors import InvalidInput
+from portal.lib.keyset import keyset_page
 from users import selectors
-from users.errors import InvalidInput
 
 from .endpoint import V1ViewSet, v1_action
 from .openapi import AUDIT_ENTRY, PAGE, PAGE_PARAMS, V1Param
@@ -16,7 +19,7 @@ from .params import Params
 
 def _day(p: Params, name: str) -> date | None:
     value = p.optional(name)
-    return selectors.parse_day(value, name) if value else None
+    return parse_day(value, name) if value else None
 
 
 class AuditTrailViewSet(V1ViewSet):
@@ -46,11 +49,9 @@ class AuditTrailViewSet(V1ViewSet):
             end=end,
             after_id=p.integer("after_id", 0) or None,
         )
-        page = selectors.keyset_page(
-            entries, limit=p.integer("limit", 100, minimum=1, maximum=1000), cursor=p.optional("cursor")
-        )
+        page = keyset_page(entries, limit=p.integer("limit", 100, minimum=1, maximum=1000), cursor=p.optional("cursor"))
         return {
-            "audit_trail": [selectors.audit_json(entry) for entry in page.items],
+            "audit_trail": [audit_json(entry) for entry in page.items],
             "cursor": {"next": page.next, "prev": page.prev},
             "page_count": page.page_count,
             "page_number": page.page_number,

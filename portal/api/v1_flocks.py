@@ -7,8 +7,8 @@ from rest_framework.request import Request
 
 from flocks import services
 from flocks.models import Flock, FlockRole
+from portal.lib.errors import InvalidInput
 from users import services as user_services
-from users.errors import InvalidInput
 
 from .authentication import actor
 from .endpoint import V1ViewSet, v1_action

@@ -5,8 +5,11 @@ from __future__ import annotations
 from django.db.models import Q
 from rest_framework.request import Request
 
-from users import selectors, services
-from users.errors import NotFound
+from flocks.selectors import users_with_details
+from portal.json_replies import user_json
+from portal.lib.errors import NotFound
+from portal.lib.keyset import keyset_page
+from users import services
 
 from .authentication import actor
 from .endpoint import V1ViewSet, v1_action
@@ -18,14 +21,14 @@ USER_AUTH = {key: USER["properties"][key] for key in ("email", "access_level", "
 
 
 def _user_page(p: Params, users) -> dict:
-    page = selectors.keyset_page(
+    page = keyset_page(
         users,
         limit=p.integer("limit", USERS_PAGE_MAX, minimum=1, maximum=USERS_PAGE_MAX),
         cursor=p.optional("cursor"),
         newest_first=False,
     )
     return {
-        "users": [selectors.user_json(user) for user in page.items],
+        "users": [user_json(user) for user in page.items],
         "cursor": {"next": page.next, "prev": page.prev},
         "page_count": page.page_count,
         "page_number": page.page_number,
@@ -35,10 +38,10 @@ def _user_page(p: Params, users) -> dict:
 
 def _user_details(p: Params) -> dict:
     email = services.clean_email(p.required("email"))
-    user = selectors.users_with_details().filter(email=email).first()
+    user = users_with_details().filter(email=email).first()
     if user is None:
         raise NotFound(f"User ({email}) does not exist.")
-    return selectors.user_json(user)
+    return user_json(user)
 
 
 class UsersViewSet(V1ViewSet):
@@ -146,12 +149,12 @@ class UsersViewSet(V1ViewSet):
 
     @v1_action("GET", "users/list", params=PAGE_PARAMS, success=USER_PAGE)
     def users_list(self, request: Request, p: Params) -> dict:
-        return _user_page(p, selectors.users_with_details())
+        return _user_page(p, users_with_details())
 
     @v1_action("GET", "users/filter", params=[FILTER, *PAGE_PARAMS], success=USER_PAGE)
     def users_filter(self, request: Request, p: Params) -> dict:
         term = p.required("filter_str")
-        users = selectors.users_with_details().filter(Q(email__icontains=term) | Q(note__icontains=term))
+        users = users_with_details().filter(Q(email__icontains=term) | Q(note__icontains=term))
         return _user_page(p, users)
 
     @v1_action("GET", "user/get", params=[EMAIL], success={"user": USER}, errors=[404])

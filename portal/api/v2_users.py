@@ -16,9 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from portal.lib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from users import services
 from users.audit import record
-from users.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from users.hashers import plain_bcrypt
 from users.models import User
 
@@ -80,7 +80,7 @@ def ensure_not_another_admin(request: Request, user: User, what: str) -> None:
     audited and changes nothing else; the service checks again under the row lock."""
     if user.pk != request.user.pk and (user.is_admin or services.recently_admin(user)):
         record(actor(request), "api_credentials_refused", f"Refused to {what} of admin {user.label}", target=user)
-        raise PermissionDenied(services.ANOTHER_ADMIN)
+        raise Forbidden(services.ANOTHER_ADMIN)
 
 
 def find_user(user_name: str, fields: tuple[str, ...] = ()) -> User:

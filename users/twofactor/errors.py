@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from users.errors import InvalidInput
+from portal.lib.errors import InvalidInput
 
 
 class FactorRefused(InvalidInput):

@@ -7,9 +7,9 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.http import HttpRequest
 
-from users.errors import NotFound
+from portal.lib.errors import NotFound
 from users.lockouts import masked
-from users.lookup import find_user
+from users.lookup import get_user_by_name_or_email
 from users.models import User
 
 from .webauthn_keys import NAME_MAX_LENGTH
@@ -41,7 +41,7 @@ class LoginForm(forms.Form):
         # Failures are counted under the account's user name however it was typed, and a
         # name that matches no user only masked (it may be a password in the wrong box).
         try:
-            username = find_user(data["login"]).username
+            username = get_user_by_name_or_email(data["login"]).username
         except NotFound:
             username = masked(data["login"].strip())
         self.user = authenticate(self.request, username=username, password=data["password"])

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from users.models import OrgSetting, User
-from users.services import has_second_factor
+from users.models import OrgSetting, User, WebAuthnCredential
 
 from .errors import FactorRefused
 
-__all__ = ["enforcement_applies", "ensure_not_last_factor", "factor_required", "has_second_factor", "needs_enrolment"]
+
+def has_second_factor(user: User) -> bool:
+    """A confirmed TOTP device or a security key (recovery codes alone do not count)."""
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or WebAuthnCredential.objects.filter(user=user).exists()
+    )
 
 
 def enforcement_applies(user: User) -> bool:

@@ -13,16 +13,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from portal.lib.errors import InvalidInput, PortalError
 from users import services
 from users.audit import Actor
-from users.errors import InvalidInput, PortalError
 from users.models import User, WebAuthnCredential
 
 from . import recovery, session, totp, webauthn_keys
 from .decorators import enrolment_allowed, recent_auth_required
 from .errors import FactorRefused
 from .forms import CodeForm, KeyNameForm, PasswordChangeForm
-from .policy import enforcement_applies, needs_enrolment
+from .policy import enforcement_applies, has_second_factor, needs_enrolment
 
 RECOVERY_CODES_TO_SHOW = "twofactor_new_recovery_codes"
 
@@ -200,7 +200,7 @@ def key_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @recent_auth_required
 def recovery_regenerate(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        if not services.has_second_factor(request.user):
+        if not has_second_factor(request.user):
             messages.error(request, "Set up an authenticator app or a security key first.")
             return redirect("security")
         request.session[RECOVERY_CODES_TO_SHOW] = recovery.generate(_actor(request), request.user)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import login_views, security_views
+from . import login_views, reauth_views, security_views
 
 urlpatterns = [
     path("login/", login_views.login_view, name="login"),
@@ -10,9 +10,9 @@ urlpatterns = [
     path("login/verify/key/options/", login_views.login_webauthn_options, name="login_webauthn_options"),
     path("login/verify/key/", login_views.login_webauthn_verify, name="login_webauthn_verify"),
     path("logout/", login_views.logout_view, name="logout"),
-    path("account/reauth/", login_views.reauth, name="reauth"),
-    path("account/reauth/key/options/", login_views.reauth_webauthn_options, name="reauth_webauthn_options"),
-    path("account/reauth/key/", login_views.reauth_webauthn_verify, name="reauth_webauthn_verify"),
+    path("account/reauth/", reauth_views.reauth, name="reauth"),
+    path("account/reauth/key/options/", reauth_views.reauth_webauthn_options, name="reauth_webauthn_options"),
+    path("account/reauth/key/", reauth_views.reauth_webauthn_verify, name="reauth_webauthn_verify"),
     path("account/security/", security_views.security, name="security"),
     path("account/security/totp/", security_views.totp_setup, name="totp_setup"),
     path("account/security/totp/remove/", security_views.totp_remove, name="totp_remove"),

@@ -2,10 +2,10 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from portal.lib.errors import PortalError
 from users import lockouts, services
 from users.audit import Actor
-from users.errors import PortalError
-from users.lookup import find_user
+from users.lookup import get_user_by_name_or_email
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, user: str, **options) -> None:
         try:
-            account = find_user(user)
+            account = get_user_by_name_or_email(user)
         except PortalError as exc:
             raise CommandError(exc.message) from None
         actor = Actor.system("manage.py reset_2fa")

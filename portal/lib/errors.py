@@ -1,4 +1,4 @@
-"""Errors the service layer raises; each face turns them into its own reply."""
+"""Errors the service layers (users and flocks) raise; each face turns them into its own reply."""
 
 
 class PortalError(Exception):
@@ -20,7 +20,9 @@ class NotFound(PortalError):
     status = 404
 
 
-class PermissionDenied(PortalError):
+class Forbidden(PortalError):
+    """A refusal of who is asking (named so it never shadows Django's ``PermissionDenied``)."""
+
     status = 403
 
 

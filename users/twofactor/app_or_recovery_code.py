@@ -1,4 +1,5 @@
-"""One code field for the second step: a six-digit app code or a recovery code."""
+"""Which check a typed code goes to: six digits are an authenticator-app code, anything else a
+recovery code (one code field serves both on the second step and re-authentication)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,66 @@
+"""Keyset pages by id with opaque cursors: deep pages cost what the first one does."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from .errors import InvalidInput
+
+
+@dataclass
+class KeysetPage:
+    items: list
+    next: str | None
+    prev: str | None
+    page_number: int
+    page_count: int
+    total: int
+
+
+def encode_cursor(direction: str, pk: int) -> str:
+    """The opaque cursor for the page after (``"next"``) or before (``"prev"``) the row ``pk``."""
+    return base64.urlsafe_b64encode(json.dumps({"d": direction, "id": pk}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, int]:
+    """(direction, id) of a cursor ``encode_cursor`` made, else InvalidInput naming ``cursor``."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        direction, pk = data["d"], data["id"]
+        if direction not in ("next", "prev") or not isinstance(pk, int):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("Invalid cursor", field="cursor") from None
+    return direction, pk
+
+
+def keyset_page(queryset: QuerySet, *, limit: int, cursor: str = "", newest_first: bool = True) -> KeysetPage:
+    """One page of ``queryset`` by id with opaque next/prev cursors (two queries, three after a cursor)."""
+    forward, backward = ("-id", "id") if newest_first else ("id", "-id")
+    beyond, before = ("id__lt", "id__gt") if newest_first else ("id__gt", "id__lt")
+    total = queryset.count()
+    if cursor:
+        direction, pk = decode_cursor(cursor)
+        if direction == "next":
+            items = list(queryset.filter(**{beyond: pk}).order_by(forward)[:limit])
+        else:
+            items = list(queryset.filter(**{before: pk}).order_by(backward)[:limit])[::-1]
+    else:
+        items = list(queryset.order_by(forward)[:limit])
+    # Without a cursor the page starts at the beginning: nothing precedes it, no need to count.
+    preceding = queryset.filter(**{before: items[0].pk}).count() if items and cursor else 0
+    following = total - preceding - len(items)
+    return KeysetPage(
+        items=items,
+        next=encode_cursor("next", items[-1].pk) if items and following > 0 else None,
+        prev=encode_cursor("prev", items[0].pk) if items and preceding > 0 else None,
+        page_number=preceding // limit + 1,
+        page_count=max(1, math.ceil(total / limit)),
+        total=total,
+    )

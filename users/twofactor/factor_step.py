@@ -1,0 +1,134 @@
+"""What the second step of sign-in and a re-authentication share: the lock-out check and page
+(django-axes' too), the code and security-key checks and the page's context. Each has its own small views over these
+(``login_views.py``, ``reauth_views.py``), as allauth has per stage."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp.models import Device
+
+from users import lockouts
+from users.audit import Actor
+from users.models import User
+
+from . import app_or_recovery_code, recovery, session, totp, webauthn_keys
+from .errors import FactorRefused
+from .forms import CodeForm
+from .signals import report_failure
+
+# Finishes a passed check and returns where to go next: (request, user, method, device).
+Finish = Callable[[HttpRequest, User, str, Device | None], str]
+
+
+def safe_next(request: HttpRequest, default: str = "") -> str:
+    """The ``next`` parameter when it points into this site, else ``default``."""
+    url = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME) or ""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return default or settings.LOGIN_REDIRECT_URL
+
+
+def paused_answer(request: HttpRequest, user: User, *, account_wide: bool) -> HttpResponse | None:
+    """The lock-out answer while signing in is paused for this user from here, else None.
+    ``account_wide`` counts the account's budget too (sign-in; see ``lockouts.signin_pause``)."""
+    retry_after = lockouts.signin_pause(request, user.username, account_wide=account_wide)
+    if retry_after is None:
+        return None
+    request.signin_retry_after = retry_after
+    return locked_out(request)
+
+
+def locked_out(request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None):
+    """django-axes' lock-out answer (AXES_LOCKOUT_CALLABLE), also for a paused account or
+    address (``users.lockouts``): 429 with Retry-After, a page or JSON for the key scripts."""
+    session.clear_pending(request)
+    retry_after = getattr(request, "signin_retry_after", None) or lockouts.cooloff_seconds()
+    minutes = max(1, math.ceil(retry_after / 60))
+    message = f"Too many failed sign-in attempts. Signing in is paused for {minutes} minutes; try again later."
+    if request.content_type == "application/json":
+        response = JsonResponse({"error": message, "redirect": reverse("login")}, status=429)
+    else:
+        response = render(request, "twofactor/locked_out.html", {"message": message, "minutes": minutes}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def posted_code_form(request: HttpRequest) -> CodeForm:
+    """The code form, bound when this POST sent a code."""
+    return CodeForm(request.POST if request.POST.get("action") == "code" else None)
+
+
+def code_passes(request: HttpRequest, user: User, code_form: CodeForm) -> tuple[str, Device] | None:
+    """(method, device) when the posted code passes; else None with the reason on the form
+    (a wrong code also counts as a failed sign-in)."""
+    if not (request.method == "POST" and code_form.is_valid()):
+        return None
+    try:
+        passed = app_or_recovery_code.check(Actor.from_request(request, user), user, code_form.cleaned_data["code"])
+    except FactorRefused as exc:
+        code_form.add_error("code", exc.message)
+        return None
+    if passed is None:
+        report_failure(request, user, "second factor")
+        code_form.add_error("code", "That code is not valid, or it was already used.")
+    return passed
+
+
+def page_context(request: HttpRequest, user: User, purpose: str, **forms: object) -> dict:
+    """The factor page's context; ``purpose`` names its security-key URLs (``<purpose>_webauthn_*``)."""
+    return {
+        "subject": user,
+        "has_totp": totp.confirmed_device(user) is not None,
+        "has_keys": user.webauthn_credentials.exists(),
+        "has_recovery": recovery.has_codes(user),
+        "next": safe_next(request, ""),
+        "options_url": reverse(f"{purpose}_webauthn_options"),
+        "verify_url": reverse(f"{purpose}_webauthn_verify"),
+        **forms,
+    }
+
+
+def signed_out_answer() -> JsonResponse:
+    return JsonResponse({"error": "Please sign in again.", "redirect": reverse("login")}, status=401)
+
+
+def key_options(request: HttpRequest, purpose: str, user: User | None, *, account_wide: bool) -> HttpResponse:
+    """The security-key challenge for ``user`` (JSON), bound to ``purpose`` in the session."""
+    if user is None:
+        return signed_out_answer()
+    if (paused := paused_answer(request, user, account_wide=account_wide)) is not None:
+        return paused
+    try:
+        options = webauthn_keys.authentication_options(request, purpose, user)
+    except FactorRefused as exc:
+        return JsonResponse({"error": exc.message}, status=400)
+    return HttpResponse(options, content_type="application/json")
+
+
+def key_verify(
+    request: HttpRequest, purpose: str, user: User | None, finish: Finish, *, account_wide: bool
+) -> HttpResponse:
+    """Check the security key's answer to the ``purpose`` challenge; ``finish`` on success."""
+    if user is None:
+        return signed_out_answer()
+    if (paused := paused_answer(request, user, account_wide=account_wide)) is not None:
+        return paused
+    try:
+        credential = webauthn_keys.parse_body(request).get("credential")
+        if not isinstance(credential, dict):
+            raise FactorRefused("The security key's answer is missing.")
+        key = webauthn_keys.authenticate(request, purpose, user, credential)
+    except FactorRefused as exc:
+        report_failure(request, user, "security key")
+        return JsonResponse({"error": exc.message}, status=400)
+    return JsonResponse({"redirect": finish(request, user, f"security key “{key.name}”", None)})
