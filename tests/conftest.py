@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from io import StringIO
-from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
@@ -12,16 +11,13 @@ from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.core.management import call_command
 from django.http import HttpResponse
-from django.test import Client, TestCase
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django.test import Client
+from helpers import NO_BODY, PASSWORD, TOKEN, V1Client, basic, call, db_state, signed_in
 
-from flocks.models import Flock, FlockMembership
+from flocks.models import Flock
 from users import services
 from users.audit import Actor
-from users.models import AccessLevel, AuditEntry, OrgSetting, OutboxMail, User, WebAuthnCredential
-
-ADMIN_PASSWORD = "correct horse battery staple"
+from users.models import AccessLevel, User
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +49,35 @@ def system() -> Actor:
 
 @pytest.fixture
 def admin(db) -> User:
-    return User.objects.create_superuser(username="admin", email="admin@example.com", password=ADMIN_PASSWORD)
+    return User.objects.create_superuser(username="admin", email="admin@example.com", password=PASSWORD)
+
+
+@pytest.fixture
+def ann(db) -> User:
+    """A plain user named ann, with the shared password, a note and no second factor."""
+    return User.objects.create_user("ann", "ann@example.com", PASSWORD, note="night shift")
+
+
+@pytest.fixture
+def admin_ann(make_user, system) -> User:
+    """An admin made through v1 (named by her e-mail) with the shared password and no second
+    factor: both faces, pages and API, take her password."""
+    user = make_user("ann@example.com", access_level=AccessLevel.ADMIN)
+    services.update_credentials(system, user, password=PASSWORD)
+    return user
+
+
+@pytest.fixture
+def rechecked_admin(admin) -> Client:
+    """The admin signed in to the pages, having just passed the recent check that sensitive
+    changes and every POST in the Django admin ask for."""
+    return signed_in(admin, checked_now=True)
+
+
+@pytest.fixture
+def bob(make_user) -> User:
+    """A second plain user, made through v1 (named by his e-mail)."""
+    return make_user("bob@example.com")
 
 
 @pytest.fixture
@@ -69,59 +93,9 @@ def make_user(db, system):
     return make
 
 
-USER_AGENT = "python-requests/2.32.3"
-
-
-class V1Client:
-    """Sends v1 requests the way canarytools does: auth_token in the query string, form bodies."""
-
-    def __init__(self, client: Client, token: str) -> None:
-        self.client, self.token = client, token
-        self.headers = {"User-Agent": USER_AGENT}
-
-    def get(self, path: str, **params):
-        return self.client.get(f"/api/v1/{path}", {"auth_token": self.token, **params}, headers=self.headers)
-
-    def post(self, path: str, **params):
-        with TestCase.captureOnCommitCallbacks(execute=True):  # on-commit work runs as after a real commit
-            return self.client.post(f"/api/v1/{path}?auth_token={self.token}", params, headers=self.headers)
-
-    def delete(self, path: str, **params):
-        return self.client.delete(
-            f"/api/v1/{path}?auth_token={self.token}",
-            urlencode(params),
-            content_type="application/x-www-form-urlencoded",
-            headers=self.headers,
-        )
-
-    def send(self, method: str, path: str, **params):
-        return getattr(self, method.lower())(path, **params)
-
-
 @pytest.fixture
 def v1(client, admin_token) -> V1Client:
     return V1Client(client, admin_token)
-
-
-USER_FIELDS = [f.attname for f in User._meta.concrete_fields if f.name != "api_token_last_used"]
-
-
-def db_state() -> dict:
-    """Everything an API call may change, to prove a refused call changed nothing.
-
-    Failed-authentication audit entries are left out: recording them is the point.
-    """
-    return {
-        "users": list(User.objects.order_by("pk").values(*USER_FIELDS)),
-        "flocks": list(Flock.objects.order_by("pk").values()),
-        "memberships": list(FlockMembership.objects.order_by("pk").values()),
-        "org": list(OrgSetting.objects.values()),
-        "totp": list(TOTPDevice.objects.values_list("pk", flat=True)),
-        "static": list(StaticDevice.objects.values_list("pk", flat=True)),
-        "webauthn": list(WebAuthnCredential.objects.values_list("pk", flat=True)),
-        "audit": list(AuditEntry.objects.exclude(action_type__startswith="api_auth_").values_list("pk", flat=True)),
-        "mails": list(OutboxMail.objects.values_list("pk", flat=True)),
-    }
 
 
 @pytest.fixture
@@ -141,3 +115,27 @@ def refused(db) -> Callable[[Callable[[], HttpResponse], int, str], HttpResponse
 @pytest.fixture
 def flock(db) -> Flock:
     return Flock.objects.create(name="Cape Town", note="Office")
+
+
+@pytest.fixture
+def as_admin(client, admin):
+    """Call the v2 API as the admin with HTTP Basic."""
+
+    def send(method: str, path: str, body=NO_BODY, **headers):
+        return call(client, method, path, body, auth=basic("admin", PASSWORD), **headers)
+
+    return send
+
+
+@pytest.fixture
+def named(db, system):
+    def make(name: str = "bob", password: str = PASSWORD, token: str | None = TOKEN) -> User:
+        return services.create_named_user(system, username=name, password=password, token=token)
+
+    return make
+
+
+@pytest.fixture
+def named_bob(system) -> User:
+    """bob made through v2 by user name, with the shared password and a token of his choice."""
+    return services.create_named_user(system, username="bob", password=PASSWORD, token="bobs-token-of-twenty-chars")

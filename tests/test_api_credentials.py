@@ -8,16 +8,13 @@ import re
 
 import bcrypt
 import pytest
-from conftest import ADMIN_PASSWORD
 from django.core.cache import cache
-from v2_helpers import basic, bearer, call
+from helpers import PASSWORD, basic, bearer, call
 
 from users import services
 from users.models import AccessLevel, AuditEntry, User
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "tall ship sailing north"
 
 
 @pytest.fixture
@@ -50,21 +47,21 @@ def v1_ping(client, token: str):
 
 def test_a_repeated_credential_costs_one_bcrypt(client, admin, admin_token, bcrypt_checks):
     for _ in range(3):
-        assert users(client, basic("admin", ADMIN_PASSWORD)).status_code == 200
+        assert users(client, basic("admin", PASSWORD)).status_code == 200
         assert users(client, bearer(admin_token)).status_code == 200
         assert v1_ping(client, admin_token).status_code == 200  # the same mechanism serves v1
     assert len(bcrypt_checks) == 2  # once for the password, once for the token
 
 
 def test_a_wrong_password_is_checked_every_time(client, admin, bcrypt_checks):
-    assert users(client, basic("admin", ADMIN_PASSWORD)).status_code == 200
+    assert users(client, basic("admin", PASSWORD)).status_code == 200
     for _ in range(2):
         assert users(client, basic("admin", "not it")).status_code == 401
     assert len(bcrypt_checks) == 3
 
 
 def test_a_changed_password_is_refused_on_the_next_request(client, admin, system):
-    old = basic("admin", ADMIN_PASSWORD)
+    old = basic("admin", PASSWORD)
     assert users(client, old).status_code == 200  # now remembered
     services.update_credentials(system, admin, password="a brand new passphrase")
     assert users(client, old).status_code == 401
@@ -73,7 +70,7 @@ def test_a_changed_password_is_refused_on_the_next_request(client, admin, system
 
 def test_a_changed_password_elsewhere_in_the_database_is_refused(client, admin):
     """Another worker or the admin site changes the row; nothing tells this process."""
-    old = basic("admin", ADMIN_PASSWORD)
+    old = basic("admin", PASSWORD)
     assert users(client, old).status_code == 200
     other = User.objects.get(pk=admin.pk)
     other.set_password("changed from elsewhere")
@@ -102,10 +99,10 @@ def test_a_revoked_token_is_refused_on_the_next_request(client, admin, admin_tok
 
 
 def test_a_disabled_user_is_refused_on_the_next_request(client, admin, admin_token, second_admin, system):
-    assert users(client, basic("admin", ADMIN_PASSWORD)).status_code == 200
+    assert users(client, basic("admin", PASSWORD)).status_code == 200
     assert users(client, bearer(admin_token)).status_code == 200
     services.set_active(system, admin, False)
-    for auth in (basic("admin", ADMIN_PASSWORD), bearer(admin_token)):
+    for auth in (basic("admin", PASSWORD), bearer(admin_token)):
         response = users(client, auth)
         assert response.status_code == 401
         assert response.json() == {"message": "Invalid credentials."}
@@ -113,9 +110,9 @@ def test_a_disabled_user_is_refused_on_the_next_request(client, admin, admin_tok
 
 
 def test_a_demoted_user_is_refused_on_the_next_request(client, admin, admin_token, second_admin, system):
-    assert users(client, basic("admin", ADMIN_PASSWORD)).status_code == 200
+    assert users(client, basic("admin", PASSWORD)).status_code == 200
     services.set_access_level(system, admin, AccessLevel.USER)
-    for auth in (basic("admin", ADMIN_PASSWORD), bearer(admin_token)):
+    for auth in (basic("admin", PASSWORD), bearer(admin_token)):
         response = users(client, auth)
         assert response.status_code == 403
         assert response.json() == {"message": "Only an active admin may use this API."}
@@ -135,13 +132,13 @@ def test_the_cache_never_holds_a_secret_or_a_hash(client, admin, admin_token, se
         **settings.CACHES,
         "default": {"BACKEND": "portal.cache.PortalLocMemCache", "LOCATION": "inspect"},
     }
-    assert users(client, basic("admin", ADMIN_PASSWORD)).status_code == 200
+    assert users(client, basic("admin", PASSWORD)).status_code == 200
     assert users(client, bearer(admin_token)).status_code == 200
     assert users(client, basic("admin", "a wrong guess")).status_code == 401
     admin.refresh_from_db()
     stored = cache._cache  # locmem: {versioned key: pickled value}
     assert any(":apicred:" in key for key in stored)
-    secrets = [ADMIN_PASSWORD, admin_token, "a wrong guess", admin.password, admin.api_token_hash]
+    secrets = [PASSWORD, admin_token, "a wrong guess", admin.password, admin.api_token_hash]
     for key, value in stored.items():
         text = key + repr(pickle.loads(value))
         for secret in secrets:
@@ -165,11 +162,9 @@ def test_failures_per_account_are_throttled_and_audited(client, admin, admin_tok
         response = call(client, "GET", "users", auth=basic(name, f"guess {n}"), remote_addr=f"10.0.0.{n}")
         assert response.status_code == 401
     # From a fresh address, even the right password now waits: no guessing oracle.
-    response = call(client, "GET", "users", auth=basic("admin", ADMIN_PASSWORD), remote_addr="10.0.1.1")
+    response = call(client, "GET", "users", auth=basic("admin", PASSWORD), remote_addr="10.0.1.1")
     assert throttled(response)
-    assert throttled(
-        call(client, "GET", "users", auth=basic("Admin@example.COM", ADMIN_PASSWORD), remote_addr="10.0.1.2")
-    )
+    assert throttled(call(client, "GET", "users", auth=basic("Admin@example.COM", PASSWORD), remote_addr="10.0.1.2"))
     # The account's token still works: it is not a guess.
     assert users(client, bearer(admin_token)).status_code == 200
     assert AuditEntry.objects.filter(action_type="api_auth_failed", actor_label="admin").count() == 3
@@ -182,12 +177,12 @@ def test_failures_per_address_are_throttled(client, admin, admin_token, settings
     for n in range(3):
         assert call(client, "GET", "users", auth=bearer(f"guess-{n}"), remote_addr="10.9.9.9").status_code == 401
     assert throttled(call(client, "GET", "users", auth=bearer("guess-3"), remote_addr="10.9.9.9"))
-    assert throttled(call(client, "GET", "users", auth=basic("admin", ADMIN_PASSWORD), remote_addr="10.9.9.9"))
+    assert throttled(call(client, "GET", "users", auth=basic("admin", PASSWORD), remote_addr="10.9.9.9"))
     v1_response = client.get("/api/v1/ping", {"auth_token": "guess-4"}, REMOTE_ADDR="10.9.9.9")
     assert v1_response.status_code == 429 and 0 < int(v1_response["Retry-After"]) <= 900
     # A real token is no guess: it still works from the throttled address, and from any other.
     assert call(client, "GET", "users", auth=bearer(admin_token), remote_addr="10.9.9.9").status_code == 200
-    assert call(client, "GET", "users", auth=basic("admin", ADMIN_PASSWORD), remote_addr="10.9.9.8").status_code == 200
+    assert call(client, "GET", "users", auth=basic("admin", PASSWORD), remote_addr="10.9.9.8").status_code == 200
     assert AuditEntry.objects.filter(action_type="api_auth_failed", user_ip="10.9.9.9").count() == 3
     assert AuditEntry.objects.filter(action_type="api_auth_throttled").count() == 1
 
@@ -195,7 +190,7 @@ def test_failures_per_address_are_throttled(client, admin, admin_token, settings
 def test_successes_do_not_count_towards_the_limit(client, admin, settings):
     settings.AUTH_ACCOUNT_FAILURE_LIMIT = settings.AUTH_ADDRESS_FAILURE_LIMIT = settings.AXES_FAILURE_LIMIT = 3
     for _ in range(6):
-        assert users(client, basic("admin", ADMIN_PASSWORD)).status_code == 200
+        assert users(client, basic("admin", PASSWORD)).status_code == 200
     assert not AuditEntry.objects.filter(action_type__startswith="api_auth").exists()
 
 

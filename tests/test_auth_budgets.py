@@ -11,24 +11,14 @@ from axes.models import AccessAttempt
 from django.conf import settings as django_settings
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from twofactor_support import totp_code
-from v2_helpers import basic, call
+from helpers import PASSWORD, basic, call, totp_code
 
 from users import services
-from users.models import AccessLevel, AuditEntry, User
+from users.models import AccessLevel, AuditEntry
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "a long and quiet river"
 MASK = re.compile(r"unknown name #[0-9a-f]{16}")
-
-
-@pytest.fixture
-def ann(make_user, system) -> User:
-    """An admin with a password and no second factor: both faces take her password."""
-    user = make_user("ann@example.com", access_level=AccessLevel.ADMIN)
-    services.update_credentials(system, user, password=PASSWORD)
-    return user
 
 
 def page(ip: str, login: str, password: str = PASSWORD):
@@ -48,7 +38,7 @@ def paused(response) -> bool:
 # --- the account budget: one per resolved account, shared by both faces ----------------------
 
 
-def test_page_and_api_failures_share_one_budget_per_account(client, ann, admin, settings):
+def test_page_and_api_failures_share_one_budget_per_account(client, admin_ann, admin, settings):
     settings.AUTH_ACCOUNT_FAILURE_LIMIT = 4
     # Four guesses from four addresses, under four spellings of one account, on both faces.
     assert page("10.0.0.1", "ann@example.com", "guess 1").status_code == 200
@@ -60,11 +50,11 @@ def test_page_and_api_failures_share_one_budget_per_account(client, ann, admin, 
     assert paused(response) and "Signing in is paused" in response.content.decode()
     assert paused(api(client, "10.0.0.6", "ann@example.com"))
     # Other accounts are not affected.
-    assert page("10.0.0.5", "admin", "correct horse battery staple").status_code == 302
+    assert page("10.0.0.5", "admin", PASSWORD).status_code == 302
 
 
-def test_the_second_step_is_paused_with_the_account(ann, settings, system):
-    device = TOTPDevice.objects.create(user=ann, name="phone", confirmed=True)
+def test_the_second_step_is_paused_with_the_account(admin_ann, settings, system):
+    device = TOTPDevice.objects.create(user=admin_ann, name="phone", confirmed=True)
     settings.AUTH_ACCOUNT_FAILURE_LIMIT = 2
     browser = Client(REMOTE_ADDR="10.0.1.1")
     assert browser.post("/login/", {"login": "ann@example.com", "password": PASSWORD}).url == "/login/verify/"
@@ -76,7 +66,7 @@ def test_the_second_step_is_paused_with_the_account(ann, settings, system):
 # --- the (account, address) pair: django-axes, fed by both faces -----------------------------
 
 
-def test_api_password_failures_lock_the_pair_for_the_page(client, ann, settings):
+def test_api_password_failures_lock_the_pair_for_the_page(client, admin_ann, settings):
     settings.AXES_FAILURE_LIMIT = 3
     for n in range(3):
         assert api(client, "10.0.2.1", "ann@example.com", f"guess {n}").status_code == 401
@@ -89,7 +79,7 @@ def test_api_password_failures_lock_the_pair_for_the_page(client, ann, settings)
     assert api(client, "10.0.2.3", "ann@example.com").status_code == 200
 
 
-def test_page_failures_lock_the_pair_for_the_api(client, ann, settings):
+def test_page_failures_lock_the_pair_for_the_api(client, admin_ann, settings):
     settings.AXES_FAILURE_LIMIT = 2
     page("10.0.3.1", "ann@example.com", "guess 1")
     page("10.0.3.1", "ANN@example.com", "guess 2")
@@ -105,7 +95,7 @@ def test_the_address_budget_is_well_above_the_pair_limit():
     assert django_settings.AUTH_ACCOUNT_FAILURE_LIMIT > django_settings.AUTH_ADDRESS_FAILURE_LIMIT
 
 
-def test_one_persons_typos_do_not_pause_their_neighbours(client, ann, make_user, system, settings):
+def test_one_persons_typos_do_not_pause_their_neighbours(client, admin_ann, make_user, system, settings):
     """Behind one address: one user locks only themselves; only many failures pause the address."""
     settings.AXES_FAILURE_LIMIT, settings.AUTH_ADDRESS_FAILURE_LIMIT = 2, 5
     bob = make_user("bob@example.com", access_level=AccessLevel.ADMIN)
@@ -134,10 +124,12 @@ def bcrypt_checks(monkeypatch) -> list[bytes]:
     return calls
 
 
-def test_a_disabled_users_right_password_answers_as_a_wrong_one(client, ann, admin, system, settings, bcrypt_checks):
+def test_a_disabled_users_right_password_answers_as_a_wrong_one(
+    client, admin_ann, admin, system, settings, bcrypt_checks
+):
     settings.AUTH_ACCOUNT_FAILURE_LIMIT = 4
     assert api(client, "10.0.5.1", "ann@example.com").status_code == 200  # remembered while active
-    services.set_active(system, ann, False)
+    services.set_active(system, admin_ann, False)
     bcrypt_checks.clear()
     wrong = api(client, "10.0.5.2", "ann@example.com", "a wrong one")
     for n in range(3):
@@ -156,7 +148,7 @@ def test_a_disabled_users_right_password_answers_as_a_wrong_one(client, ann, adm
 # --- names that match no user ----------------------------------------------------------------
 
 
-def test_an_unknown_sign_in_name_is_kept_masked(client, ann, settings):
+def test_an_unknown_sign_in_name_is_kept_masked(client, admin_ann, settings):
     settings.AXES_FAILURE_LIMIT = 2
     typed = "My-Secret-Passw0rd!"  # a password typed into the name box
     page("10.0.6.1", typed, "x")
@@ -173,7 +165,7 @@ def test_an_unknown_sign_in_name_is_kept_masked(client, ann, settings):
     assert typed not in stored_attempts
 
 
-def test_known_names_are_audited_as_the_account(client, ann):
+def test_known_names_are_audited_as_the_account(client, admin_ann):
     page("10.0.7.1", "ANN@example.com", "x")
     api(client, "10.0.7.1", "Ann@Example.com", "x")
     entries = AuditEntry.objects.filter(action_type__in=["user_login_failed", "api_auth_failed"])
@@ -182,11 +174,11 @@ def test_known_names_are_audited_as_the_account(client, ann):
         assert (entry.actor_label, entry.target_label) == ("ann@example.com", "ann@example.com")
 
 
-def test_strangers_pausing_an_account_do_not_stop_its_signed_in_owner_confirming(ann, settings):
+def test_strangers_pausing_an_account_do_not_stop_its_signed_in_owner_confirming(admin_ann, settings):
     """The account budget pauses sign-in from everywhere, but a session that is already signed
     in may still confirm it is them (re-authentication), or a few strangers could keep every
     admin from every recent-checked action, lifting the pause included."""
-    device = TOTPDevice.objects.create(user=ann, name="phone", confirmed=True)
+    device = TOTPDevice.objects.create(user=admin_ann, name="phone", confirmed=True)
     browser = Client(REMOTE_ADDR="10.0.2.1")
     assert browser.post("/login/", {"login": "ann@example.com", "password": PASSWORD}).url == "/login/verify/"
     assert browser.post("/login/verify/", {"action": "code", "code": totp_code(device)}).url == "/"

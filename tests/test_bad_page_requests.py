@@ -13,8 +13,8 @@ import requests
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from live_helpers import ARTIFACTS, LIVE_DB, gunicorn, runserver
-from page_helpers import signed_in
+from helpers import signed_in
+from servers import ARTIFACTS, LIVE_DB, gunicorn, runserver
 from test_bad_requests import database_dump
 
 from flocks.models import DEFAULT_FLOCK_ID

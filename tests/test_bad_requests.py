@@ -14,10 +14,10 @@ from io import StringIO
 import pytest
 import requests
 import schemathesis
-from conftest import ADMIN_PASSWORD
 from django.apps import apps
 from django.core.management import call_command
-from live_helpers import LIVE_DB, restore_migration_rows
+from helpers import PASSWORD
+from servers import LIVE_DB, restore_migration_rows
 
 from users import services
 from users.models import AccessLevel, User
@@ -177,7 +177,7 @@ def _send(base: str, tokens: dict, bad: Bad) -> requests.Response:
     if bad.auth in ("token", "user-token"):
         headers["X-Canary-Auth-Token"] = tokens[bad.auth]
     elif bad.auth == "basic":
-        headers["Authorization"] = _basic("admin", ADMIN_PASSWORD)
+        headers["Authorization"] = _basic("admin", PASSWORD)
     elif bad.auth == "bearer":
         headers["Authorization"] = f"Bearer {tokens['token']}"
     elif bad.auth != "none":

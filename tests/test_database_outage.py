@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from live_helpers import free_port, gunicorn
-from redis_helpers import CONFIGURED_CACHE
+from servers import CONFIGURED_CACHE, free_port, gunicorn
 
 DEAD_DATABASES = {
     "postgresql": lambda tmp_path: f"postgres://portal@127.0.0.1:{free_port()}/portal",  # nothing listens

@@ -6,12 +6,11 @@ from base64 import b32encode
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from conftest import db_state
 from django.contrib import admin as django_admin
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from page_helpers import signed_in
+from helpers import db_state, signed_in
 
 from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership
 from users import services
@@ -22,12 +21,6 @@ from users.twofactor.totp_device import EncryptedTOTPDevice
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(admin):
-    """Every POST in the Django admin needs a recent check: this admin has just passed one."""
-    return signed_in(admin, checked_now=True)
-
-
 def user_form(user: User, **changes) -> dict:
     data = {"access_level": user.access_level, "note": user.note}
     data.update({"is_active": "on"} if user.is_active else {})
@@ -36,17 +29,17 @@ def user_form(user: User, **changes) -> dict:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def test_every_model_has_a_working_changelist(admin_client, make_user):
+def test_every_model_has_a_working_changelist(rechecked_admin, make_user):
     user = make_user("ann@example.com")
     WebAuthnCredential.objects.create(user=user, name="Key", credential_id="k", public_key=b"x")
     FlockMembership.objects.create(user=user, flock_id=DEFAULT_FLOCK_ID, role="watcher")
     OrgSetting.load()
     for model in (User, OrgSetting, WebAuthnCredential, AuditEntry, Flock, FlockMembership):
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-        response = admin_client.get(url, {"q": "ann"} if model is not OrgSetting else {})
+        response = rechecked_admin.get(url, {"q": "ann"} if model is not OrgSetting else {})
         assert response.status_code == 200, model
-    assert admin_client.get(reverse("admin:users_user_change", args=[user.pk])).status_code == 200
-    assert admin_client.get(reverse("admin:flocks_flock_change", args=[DEFAULT_FLOCK_ID])).status_code == 200
+    assert rechecked_admin.get(reverse("admin:users_user_change", args=[user.pk])).status_code == 200
+    assert rechecked_admin.get(reverse("admin:flocks_flock_change", args=[DEFAULT_FLOCK_ID])).status_code == 200
 
 
 def test_users_and_visitors_are_kept_out(client, make_user):
@@ -55,8 +48,8 @@ def test_users_and_visitors_are_kept_out(client, make_user):
     assert signed_in(make_user("ann@example.com")).get(url).status_code == 302
 
 
-def test_add_user_goes_through_the_service(admin_client, sent_mail):
-    response = admin_client.post(
+def test_add_user_goes_through_the_service(rechecked_admin, sent_mail):
+    response = rechecked_admin.post(
         reverse("admin:users_user_add"),
         {"email": "New@Example.com", "access_level": "user", "note": "", "send_welcome_mail": "on"},
     )
@@ -67,10 +60,10 @@ def test_add_user_goes_through_the_service(admin_client, sent_mail):
     assert [m.to for m in sent_mail()] == [["new@example.com"]]
 
 
-def test_change_form_audits_each_change(admin_client, make_user):
+def test_change_form_audits_each_change(rechecked_admin, make_user):
     user = make_user("ann@example.com")
     url = reverse("admin:users_user_change", args=[user.pk])
-    response = admin_client.post(url, user_form(user, access_level="admin", note="promoted", is_active=None))
+    response = rechecked_admin.post(url, user_form(user, access_level="admin", note="promoted", is_active=None))
     assert response.status_code == 302
     user.refresh_from_db()
     assert (user.access_level, user.note, user.is_active) == ("admin", "promoted", False)
@@ -78,80 +71,80 @@ def test_change_form_audits_each_change(admin_client, make_user):
     assert {"user_access_level_change", "user_note_add", "user_disable"} <= actions
 
 
-def test_change_form_refuses_disabling_the_last_admin(admin_client, admin):
+def test_change_form_refuses_disabling_the_last_admin(rechecked_admin, admin):
     before = AuditEntry.objects.count()
     url = reverse("admin:users_user_change", args=[admin.pk])
-    response = admin_client.post(url, user_form(admin, is_active=None, note="changed"), follow=True)
+    response = rechecked_admin.post(url, user_form(admin, is_active=None, note="changed"), follow=True)
     assert "Cannot disable the last active admin." in response.content.decode()
     admin.refresh_from_db()
     assert admin.is_active and admin.note == ""
     assert AuditEntry.objects.count() == before
 
 
-def test_disable_and_enable_actions_use_the_service(admin_client, admin, make_user):
+def test_disable_and_enable_actions_use_the_service(rechecked_admin, admin, make_user):
     ann, bob = make_user("ann@example.com"), make_user("bob@example.com")
     changelist = reverse("admin:users_user_changelist")
-    admin_client.post(changelist, {"action": "disable_users", "_selected_action": [ann.pk, bob.pk]})
+    rechecked_admin.post(changelist, {"action": "disable_users", "_selected_action": [ann.pk, bob.pk]})
     assert not User.objects.filter(pk__in=[ann.pk, bob.pk], is_active=True).exists()
     assert AuditEntry.objects.filter(action_type="user_disable").count() == 2
-    admin_client.post(changelist, {"action": "enable_users", "_selected_action": [ann.pk]})
+    rechecked_admin.post(changelist, {"action": "enable_users", "_selected_action": [ann.pk]})
     assert User.objects.get(pk=ann.pk).is_active
-    response = admin_client.post(
+    response = rechecked_admin.post(
         changelist, {"action": "disable_users", "_selected_action": [bob.pk, admin.pk]}, follow=True
     )
     assert "Cannot disable the last active admin. Nothing was changed." in response.content.decode()
     assert User.objects.get(pk=admin.pk).is_active
 
 
-def test_the_last_admin_cannot_be_deleted(admin_client, admin, make_user):
+def test_the_last_admin_cannot_be_deleted(rechecked_admin, admin, make_user):
     ann = make_user("ann@example.com")
     changelist = reverse("admin:users_user_changelist")
-    response = admin_client.post(
+    response = rechecked_admin.post(
         changelist, {"action": "remove_users", "_selected_action": [ann.pk, admin.pk]}, follow=True
     )
     assert "Cannot remove the last active admin. Nothing was removed." in response.content.decode()
     assert User.objects.filter(pk__in=[ann.pk, admin.pk]).count() == 2
-    response = admin_client.post(reverse("admin:users_user_delete", args=[admin.pk]), {"post": "yes"}, follow=True)
+    response = rechecked_admin.post(reverse("admin:users_user_delete", args=[admin.pk]), {"post": "yes"}, follow=True)
     assert "Cannot remove the last active admin." in response.content.decode()
     assert User.objects.filter(pk=admin.pk).exists()
-    admin_client.post(reverse("admin:users_user_delete", args=[ann.pk]), {"post": "yes"})
+    rechecked_admin.post(reverse("admin:users_user_delete", args=[ann.pk]), {"post": "yes"})
     assert not User.objects.filter(pk=ann.pk).exists()
     assert AuditEntry.objects.filter(action_type="user_remove", target_label="ann@example.com").exists()
-    assert "delete_selected" not in admin_client.get(changelist).content.decode()
+    assert "delete_selected" not in rechecked_admin.get(changelist).content.decode()
 
 
-def test_audit_log_is_read_only(admin_client, admin, system):
+def test_audit_log_is_read_only(rechecked_admin, admin, system):
     services.set_note(system, admin, "original")
     entry = AuditEntry.objects.get()
-    assert admin_client.get(reverse("admin:users_auditentry_add")).status_code == 403
-    admin_client.post(reverse("admin:users_auditentry_change", args=[entry.pk]), {"message": "forged"})
-    admin_client.post(reverse("admin:users_auditentry_delete", args=[entry.pk]), {"post": "yes"})
+    assert rechecked_admin.get(reverse("admin:users_auditentry_add")).status_code == 403
+    rechecked_admin.post(reverse("admin:users_auditentry_change", args=[entry.pk]), {"message": "forged"})
+    rechecked_admin.post(reverse("admin:users_auditentry_delete", args=[entry.pk]), {"post": "yes"})
     entry.refresh_from_db()
     assert entry.message == "Set the note of admin@example.com"
 
 
-def test_org_setting_switch_is_audited(admin_client):
+def test_org_setting_switch_is_audited(rechecked_admin):
     org = OrgSetting.load()
-    admin_client.post(reverse("admin:users_orgsetting_change", args=[org.pk]), {"globally_enforce_2fa": "on"})
+    rechecked_admin.post(reverse("admin:users_orgsetting_change", args=[org.pk]), {"globally_enforce_2fa": "on"})
     assert OrgSetting.load().globally_enforce_2fa
     assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_enable").count() == 1
 
 
-def test_flocks_through_the_services(admin_client):
-    response = admin_client.post(reverse("admin:flocks_flock_add"), {"name": "Lagos", "note": ""})
+def test_flocks_through_the_services(rechecked_admin):
+    response = rechecked_admin.post(reverse("admin:flocks_flock_add"), {"name": "Lagos", "note": ""})
     flock = Flock.objects.get(name="Lagos")
     assert response.status_code == 302  # no membership formsets on the add page to trip over
     inline = {"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
-    response = admin_client.post(
+    response = rechecked_admin.post(
         reverse("admin:flocks_flock_change", args=[flock.pk]), {"name": "Lagos HQ", "note": "west", **inline}
     )
     assert response.status_code == 302
-    admin_client.post(reverse("admin:flocks_flock_delete", args=[flock.pk]), {"post": "yes"})
+    rechecked_admin.post(reverse("admin:flocks_flock_delete", args=[flock.pk]), {"post": "yes"})
     assert not Flock.objects.filter(pk=flock.pk).exists()
     actions = list(AuditEntry.objects.filter(flock_id=flock.pk).values_list("action_type", flat=True))
     assert actions == ["flock_delete", "flock_note_add", "flock_rename", "flock_create"]
     assert (
-        admin_client.post(reverse("admin:flocks_flock_delete", args=[DEFAULT_FLOCK_ID]), {"post": "yes"}).status_code
+        rechecked_admin.post(reverse("admin:flocks_flock_delete", args=[DEFAULT_FLOCK_ID]), {"post": "yes"}).status_code
         == 403
     )
     assert Flock.objects.filter(pk=DEFAULT_FLOCK_ID).exists()
@@ -177,7 +170,7 @@ def ann_with_factors(make_user, system) -> User:
     return ann
 
 
-def test_no_totp_key_and_no_factor_or_lockout_table_is_reachable(admin_client, ann_with_factors):
+def test_no_totp_key_and_no_factor_or_lockout_table_is_reachable(rechecked_admin, ann_with_factors):
     device = TOTPDevice.objects.get(user=ann_with_factors)
     static = StaticDevice.objects.get(user=ann_with_factors)
     attempt = AccessAttempt.objects.create(
@@ -203,13 +196,13 @@ def test_no_totp_key_and_no_factor_or_lockout_table_is_reachable(admin_client, a
     for table, pk in rows.items():
         base = f"/django-admin/{table}/"
         for path in ("", "add/", f"{pk}/change/", f"{pk}/delete/", f"{pk}/history/", f"{pk}/config/", f"{pk}/qrcode/"):
-            assert admin_client.get(base + path).status_code == 404, base + path
+            assert rechecked_admin.get(base + path).status_code == 404, base + path
         new_device = {"user": ann_with_factors.pk, "name": "planted", "confirmed": "on", "key": "31" * 20}
-        assert admin_client.post(base + "add/", new_device).status_code == 404
-        assert admin_client.post(f"{base}{pk}/change/", {"confirmed": ""}).status_code == 404
-        assert admin_client.post(f"{base}{pk}/delete/", {"post": "yes"}).status_code == 404
+        assert rechecked_admin.post(base + "add/", new_device).status_code == 404
+        assert rechecked_admin.post(f"{base}{pk}/change/", {"confirmed": ""}).status_code == 404
+        assert rechecked_admin.post(f"{base}{pk}/delete/", {"post": "yes"}).status_code == 404
     for app in ("otp_totp", "otp_static", "axes"):
-        assert admin_client.get(f"/django-admin/{app}/").status_code == 404
+        assert rechecked_admin.get(f"/django-admin/{app}/").status_code == 404
     after = (
         db_state(),
         list(AccessAttempt.objects.values()),
@@ -224,9 +217,9 @@ def test_no_totp_key_and_no_factor_or_lockout_table_is_reachable(admin_client, a
     pages += [reverse("admin:users_webauthncredential_change", args=[key.pk])]
     pages += [reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist") for m in PORTAL_MODELS]
     for page in pages:
-        body = admin_client.get(page).content.decode()
+        body = rechecked_admin.get(page).content.decode()
         assert not [secret for secret in secrets if secret in body], page
-    assert "otp_totp" not in admin_client.get(reverse("admin:index")).content.decode()
+    assert "otp_totp" not in rechecked_admin.get(reverse("admin:index")).content.decode()
 
 
 def shown_values(response) -> dict[str, str]:
@@ -240,24 +233,24 @@ def shown_values(response) -> dict[str, str]:
     }
 
 
-def test_the_user_page_counts_second_factors_without_showing_them(admin_client, ann_with_factors, make_user):
+def test_the_user_page_counts_second_factors_without_showing_them(rechecked_admin, ann_with_factors, make_user):
     StaticToken.objects.filter(device__user=ann_with_factors).first().delete()  # one code spent
-    response = admin_client.get(reverse("admin:users_user_change", args=[ann_with_factors.pk]))
+    response = rechecked_admin.get(reverse("admin:users_user_change", args=[ann_with_factors.pk]))
     assert "Second factors" in response.content.decode()
     shown = shown_values(response)
     assert 'alt="True"' in shown["authenticator_app"]
     assert (shown["security_keys"], shown["recovery_codes_left"]) == ("1", "9")
     bob = make_user("bob@example.com")
-    shown = shown_values(admin_client.get(reverse("admin:users_user_change", args=[bob.pk])))
+    shown = shown_values(rechecked_admin.get(reverse("admin:users_user_change", args=[bob.pk])))
     assert 'alt="False"' in shown["authenticator_app"]
     assert (shown["security_keys"], shown["recovery_codes_left"]) == ("0", "0")
 
 
-def test_factor_resets_are_audited_actions_on_the_users_list(admin_client, ann_with_factors, make_user):
+def test_factor_resets_are_audited_actions_on_the_users_list(rechecked_admin, ann_with_factors, make_user):
     bob = make_user("bob@example.com")
     TOTPDevice.objects.create(user=bob, name="app", confirmed=True)
     changelist = reverse("admin:users_user_changelist")
-    response = admin_client.post(
+    response = rechecked_admin.post(
         changelist, {"action": "reset_totp", "_selected_action": [ann_with_factors.pk, bob.pk]}, follow=True
     )
     assert "Reset TOTP of 2 user(s)." in response.content.decode()
@@ -265,7 +258,7 @@ def test_factor_resets_are_audited_actions_on_the_users_list(admin_client, ann_w
     assert StaticDevice.objects.filter(user=ann_with_factors).exists()  # her key still stands for a factor
     disabled = AuditEntry.objects.filter(action_type="user_2fa_disable").values_list("target_label", flat=True)
     assert sorted(disabled) == ["ann@example.com", "bob@example.com"]
-    response = admin_client.post(changelist, {"action": "reset_webauthn", "_selected_action": [ann_with_factors.pk]})
+    response = rechecked_admin.post(changelist, {"action": "reset_webauthn", "_selected_action": [ann_with_factors.pk]})
     assert response.status_code == 302
     assert not WebAuthnCredential.objects.filter(user=ann_with_factors).exists()
     assert not StaticDevice.objects.filter(user=ann_with_factors).exists()  # no factor left: codes go too
@@ -273,29 +266,32 @@ def test_factor_resets_are_audited_actions_on_the_users_list(admin_client, ann_w
     assert entry.target_label == "ann@example.com" and entry.additional_information["keys_removed"] == ["Blue key"]
 
 
-def test_read_only_tables_refuse_every_write(admin_client, ann_with_factors):
+def test_read_only_tables_refuse_every_write(rechecked_admin, ann_with_factors):
     key = WebAuthnCredential.objects.get(user=ann_with_factors)
     membership = FlockMembership.objects.create(user=ann_with_factors, flock_id=DEFAULT_FLOCK_ID, role="watcher")
     before = db_state()
     for model, pk in ((WebAuthnCredential, key.pk), (FlockMembership, membership.pk)):
         name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
-        assert admin_client.get(reverse(f"{name}_add")).status_code == 403
-        assert admin_client.post(reverse(f"{name}_add"), {"user": ann_with_factors.pk}).status_code == 403
+        assert rechecked_admin.get(reverse(f"{name}_add")).status_code == 403
+        assert rechecked_admin.post(reverse(f"{name}_add"), {"user": ann_with_factors.pk}).status_code == 403
         assert (
-            admin_client.post(reverse(f"{name}_change", args=[pk]), {"name": "x", "role": "manager"}).status_code == 403
+            rechecked_admin.post(reverse(f"{name}_change", args=[pk]), {"name": "x", "role": "manager"}).status_code
+            == 403
         )
-        assert admin_client.post(reverse(f"{name}_delete", args=[pk]), {"post": "yes"}).status_code == 403
+        assert rechecked_admin.post(reverse(f"{name}_delete", args=[pk]), {"post": "yes"}).status_code == 403
         changelist = reverse(f"{name}_changelist")
-        response = admin_client.post(changelist, {"action": "delete_selected", "_selected_action": [pk], "post": "yes"})
+        response = rechecked_admin.post(
+            changelist, {"action": "delete_selected", "_selected_action": [pk], "post": "yes"}
+        )
         assert response.status_code in (200, 302)
     assert db_state() == before
 
 
-def test_a_forged_membership_row_in_a_flock_change_changes_nothing(admin_client, make_user):
+def test_a_forged_membership_row_in_a_flock_change_changes_nothing(rechecked_admin, make_user):
     ann, bob = make_user("ann@example.com"), make_user("bob@example.com")
     flock = Flock.objects.create(name="Lagos")
     membership = FlockMembership.objects.create(user=ann, flock=flock, role="manager")
-    response = admin_client.post(
+    response = rechecked_admin.post(
         reverse("admin:flocks_flock_change", args=[flock.pk]),
         {
             "name": "Lagos",

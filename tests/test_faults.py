@@ -21,16 +21,13 @@ import psycopg
 import pytest
 import requests
 from django.db import connection
-from live_helpers import ARTIFACTS, BASE_DIR, gunicorn
-from pg_helpers import PrivatePostgres, unavailable_reason
-from redis_helpers import RedisServer
-from smtp_helpers import SmtpServer
+from helpers import PASSWORD
+from servers import ARTIFACTS, BASE_DIR, PrivatePostgres, RedisServer, SmtpServer, gunicorn, unavailable_reason
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL + Redis leg"),
     pytest.mark.skipif(unavailable_reason() is not None, reason=unavailable_reason() or ""),
 ]
-ADMIN_PASSWORD = "fault test admin passphrase"
 CLIENTS = 3
 PAUSE = 0.05  # between one client's requests: a bounded load on a shared machine
 OUTAGE = 3.0  # seconds each dependency is down
@@ -71,7 +68,7 @@ class Workload:
 
     def sign_in(self, session: requests.Session) -> None:
         self.call(session, "sign-in page", "GET", "/login/")
-        data = {"csrfmiddlewaretoken": session.cookies["csrftoken"], "login": "admin", "password": ADMIN_PASSWORD}
+        data = {"csrfmiddlewaretoken": session.cookies["csrftoken"], "login": "admin", "password": PASSWORD}
         assert self.call(session, "sign in", "POST", "/login/", data=data).status_code == 302
 
     def add_user(self, api: requests.Session, email: str) -> None:
@@ -161,7 +158,7 @@ def test_redis_smtp_and_postgresql_failing_under_load(dependencies):
         "PORTAL_EMAIL_TIMEOUT": "2",
         "PORTAL_MAIL_RETRY_SECONDS": "0.5",
         "PORTAL_MAIL_RETRY_MAX_SECONDS": "2",
-        "PORTAL_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "PORTAL_ADMIN_PASSWORD": PASSWORD,
     }
     env = os.environ | portal_env
     manage(env, "migrate", "--noinput")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from live_helpers import LIVE_DB, restore_migration_rows
+from servers import LIVE_DB, restore_migration_rows
 
 from flocks.models import Flock
 from users import services

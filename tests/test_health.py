@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
-from redis_helpers import CONFIGURED_CACHE, RedisServer, redis_caches
+from servers import CONFIGURED_CACHE, RedisServer, redis_caches
 
 from users import mail
 from users.models import OutboxMail, User

@@ -9,34 +9,25 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from page_helpers import signed_in
-from v2_helpers import basic, call
+from helpers import PASSWORD, basic, call, signed_in
 
-from users import lockouts, services
-from users.models import AccessLevel, AuditEntry, User
+from users import lockouts
+from users.models import AuditEntry, User
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "a long and quiet river"
 LOCKED_FROM = "10.0.9.1"
 
 
 @pytest.fixture
-def ann(make_user, system) -> User:
-    user = make_user("ann@example.com", access_level=AccessLevel.ADMIN)
-    services.update_credentials(system, user, password=PASSWORD)
-    return user
-
-
-@pytest.fixture
-def locked_ann(ann, client, settings) -> User:
+def locked_ann(admin_ann, client, settings) -> User:
     """Ann's pair locked at one address, and her account over its budget everywhere."""
     settings.AXES_FAILURE_LIMIT, settings.AUTH_ACCOUNT_FAILURE_LIMIT = 2, 3
     for n in range(2):
         Client(REMOTE_ADDR=LOCKED_FROM).post("/login/", {"login": "ann@example.com", "password": f"guess {n}"})
     call(client, "GET", "users", auth=basic("ann@example.com", "guess 2"), remote_addr="10.0.9.2")
     assert signs_in(LOCKED_FROM) == 429 and signs_in("10.0.9.3") == 429
-    return ann
+    return admin_ann
 
 
 def signs_in(ip: str) -> int:

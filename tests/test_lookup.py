@@ -2,6 +2,7 @@
 
 import pytest
 from django.test import RequestFactory
+from helpers import PASSWORD
 
 from portal.api.credentials import Client, check_basic
 from portal.lib.errors import NotFound
@@ -9,7 +10,6 @@ from users.lookup import get_user_by_name_or_email, user_by_name_or_email
 from users.models import User
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "a long and quiet river"
 
 
 @pytest.fixture

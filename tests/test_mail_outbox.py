@@ -15,8 +15,8 @@ from django.contrib import admin as django_admin
 from django.contrib.auth.tokens import default_token_generator
 from django.core.management import call_command
 from django.urls import reverse
-from page_helpers import signed_in
-from smtp_helpers import SmtpServer
+from helpers import signed_in
+from servers import SmtpServer
 
 from users import mail
 from users.models import AuditEntry, OutboxMail, User

@@ -3,16 +3,13 @@ on any face; audit entries keep the target's id and a user's page shows their hi
 
 from __future__ import annotations
 
-import base64
-
 import pytest
-from conftest import db_state
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
-from live_helpers import LIVE_DB
-from page_helpers import signed_in
+from helpers import PASSWORD, basic, db_state, signed_in
+from servers import LIVE_DB
 
 from users import selectors, services
 from users.audit import Actor
@@ -39,8 +36,8 @@ def test_v2_refuses_a_user_name_that_is_another_users_email(client, admin, admin
     assert (response.status_code, response.json()) == (403, {"user_exists": True})
     assert db_state() == before
     # The admin's e-mail still means the admin at sign-in and in Basic auth.
-    basic = base64.b64encode(b"admin@example.com:correct horse battery staple").decode()
-    response = client.get("/api/v2/users", headers={"Authorization": f"Basic {basic}"})
+    credentials = basic("admin@example.com", PASSWORD)
+    response = client.get("/api/v2/users", headers={"Authorization": credentials})
     assert response.status_code == 200
 
 

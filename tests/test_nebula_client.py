@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import bcrypt
 import pytest
-from conftest import ADMIN_PASSWORD
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from helpers import PASSWORD
 from NebulaPythonSDK import Nebula
 
 from users import services
 from users.models import AuditEntry, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PASSWORD = "tall ship sailing north"
 
 
 def matches(plain: str, hashed: str) -> bool:
@@ -23,7 +21,7 @@ def matches(plain: str, hashed: str) -> bool:
 @pytest.fixture(params=["basic", "token", "2fa admin, user name + token"])
 def nebula(request, live_server, admin, system) -> Nebula:
     if request.param == "basic":
-        return Nebula(username="admin", password=ADMIN_PASSWORD, host_uri=live_server.url, request_timeout=10)
+        return Nebula(username="admin", password=PASSWORD, host_uri=live_server.url, request_timeout=10)
     token = services.issue_api_token(system, admin)
     if request.param == "token":
         return Nebula(token=token, host_uri=live_server.url, request_timeout=10)
@@ -82,7 +80,7 @@ def test_wrong_credentials(live_server, admin):
 
 def test_a_2fa_admins_password_alone_is_refused_but_their_token_works(live_server, admin, system):
     TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)
-    with_password = Nebula(username="admin", password=ADMIN_PASSWORD, host_uri=live_server.url, request_timeout=10)
+    with_password = Nebula(username="admin", password=PASSWORD, host_uri=live_server.url, request_timeout=10)
     assert with_password.list_users() == {"status_code": 401, "reply": {"message": "Invalid credentials."}}
     assert with_password.refresh_user_token("admin") == {
         "status_code": 401,

@@ -8,10 +8,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from conftest import ADMIN_PASSWORD
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from page_helpers import request_overhead, signed_in
+from helpers import PASSWORD, request_overhead, signed_in
 
 from flocks import services as flock_services
 from flocks.models import Flock
@@ -143,7 +142,7 @@ def test_org_settings_count_and_switch(admin, make_user, system):
     response = client.post(reverse("org_settings"), {})
     assert response.url == f"{reverse('reauth')}?next={reverse('org_settings')}"
     assert OrgSetting.load().globally_enforce_2fa
-    client.post(reverse("reauth"), {"action": "password", "password": ADMIN_PASSWORD, "next": reverse("org_settings")})
+    client.post(reverse("reauth"), {"action": "password", "password": PASSWORD, "next": reverse("org_settings")})
     client.post(reverse("org_settings"), {})
     assert not OrgSetting.load().globally_enforce_2fa
     assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_disable").count() == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from page_helpers import assert_sent_to_login, request_overhead, signed_in
+from helpers import assert_sent_to_login, request_overhead, signed_in
 
 from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership
 from users.models import AuditEntry

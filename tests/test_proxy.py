@@ -11,9 +11,8 @@ import os
 
 import pytest
 import requests
-from live_helpers import LIVE_DB, gunicorn
-from proxy_helpers import nginx
 from requests.adapters import HTTPAdapter
+from servers import LIVE_DB, gunicorn, nginx
 
 from users.models import AuditEntry
 

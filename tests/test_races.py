@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from django.db.models import Q
-from live_helpers import LIVE_DB, gunicorn
+from helpers import NEW_PASSWORD, PASSWORD
+from servers import LIVE_DB, gunicorn
 
 from flocks.models import Flock, FlockMembership, FlockRole
 from users import mail, services
@@ -191,8 +192,6 @@ def _restore(admin: User, other: User, system) -> None:
 
 SLOW_BCRYPT_ROUNDS = "14"
 HEAD_START = 0.3
-PASSWORD = "the victim's passphrase 1"
-NEW_PASSWORD = "a fresh passphrase, typed slowly 2"
 
 
 @pytest.fixture(scope="module")

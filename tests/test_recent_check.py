@@ -17,14 +17,13 @@ from io import StringIO
 from urllib.parse import urlencode
 
 import pytest
-from conftest import ADMIN_PASSWORD, db_state
 from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client, TestCase
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from twofactor_support import fresh_totp_code
+from helpers import PASSWORD, db_state, fresh_totp_code
 
 from flocks.models import Flock
 from users import services
@@ -62,14 +61,9 @@ def reauth_url(back: str) -> str:
 
 
 def confirm_with_password(client: Client, back: str) -> None:
-    data = {"action": "password", "password": ADMIN_PASSWORD, "next": back}
+    data = {"action": "password", "password": PASSWORD, "next": back}
     response = post(client, reauth_url(back), data)
     assert (response.status_code, response.url) == (302, back)
-
-
-@pytest.fixture
-def ann(make_user) -> User:
-    return make_user("ann@example.com")
 
 
 def ann_form(ann: User, **changes) -> dict:
@@ -259,7 +253,7 @@ def test_an_admin_with_totp_confirms_with_a_code_in_the_django_admin(admin, ann)
     """Through the real sign-in (password, then a TOTP code), then a stale check."""
     device = TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
     client = Client(enforce_csrf_checks=True)
-    post(client, reverse("login"), {"login": "admin", "password": ADMIN_PASSWORD})
+    post(client, reverse("login"), {"login": "admin", "password": PASSWORD})
     response = post(client, reverse("login_verify"), {"action": "code", "code": fresh_totp_code(device)})
     assert response.status_code == 302
     session = client.session

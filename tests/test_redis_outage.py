@@ -10,12 +10,10 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import caches
 from django.test import Client
-from redis_helpers import RedisServer, redis_caches
-
-from users.models import User
+from helpers import PASSWORD
+from servers import RedisServer, redis_caches
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "a long and quiet river"
 RETRY = 0.5
 
 
@@ -33,11 +31,6 @@ def redis_cache(settings, redis_server) -> RedisServer:
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     settings.SESSION_CACHE_ALIAS = "sessions"
     return redis_server
-
-
-@pytest.fixture
-def ann(db) -> User:
-    return User.objects.create_user("ann", "ann@example.com", PASSWORD)
 
 
 def sign_in(client: Client, login: str = "ann", password: str = PASSWORD):

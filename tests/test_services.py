@@ -20,11 +20,6 @@ from users.models import AccessLevel, AuditEntry, OrgSetting, OutboxMail, User, 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ann(make_user) -> User:
-    return make_user("ann@example.com")
-
-
 def audit_types() -> list[str]:
     return list(AuditEntry.objects.order_by("id").values_list("action_type", flat=True))
 
@@ -185,7 +180,7 @@ def test_notes_refuse_nul(system, ann):
     with pytest.raises(InvalidInput, match="note must not contain NUL characters"):
         services.set_note(system, ann, "a\x00b")
     ann.refresh_from_db()
-    assert ann.note == ""
+    assert ann.note == "night shift"
 
 
 def test_reset_password_queues_a_mail_sent_by_the_worker(system, ann, sent_mail):

@@ -14,25 +14,14 @@ from django.core.management import call_command
 from django.test import Client, TestCase
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from page_helpers import assert_sent_to_login, signed_in
-from twofactor_support import fresh_totp_code
+from helpers import NEW_PASSWORD, PASSWORD, assert_sent_to_login, fresh_totp_code, signed_in
 
-from users.models import User, WebAuthnCredential
+from users.models import WebAuthnCredential
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "a long and quiet river"
-NEW_PASSWORD = "a wide and noisy sea 7"
 SECURITY = "/account/security/"
 CACHED_DB = "django.contrib.sessions.backends.cached_db"
-
-
-@pytest.fixture
-def ann(make_user) -> User:
-    user = make_user("ann@example.com")
-    user.set_password(PASSWORD)
-    user.save(update_fields=["password"])
-    return user
 
 
 @pytest.fixture

@@ -18,13 +18,13 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from helpers import PASSWORD
 
 from users.models import AuditEntry, User
 from users.twofactor.totp_device import EncryptedTOTPDevice
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "a long and quiet river"
 OLD_KEY = "the old secret key, long enough to be a real one: 7f1d2c9b8a"
 NEW_KEY = "the new secret key after the rotation, also long: 3e5a7c9d1b"
 migration = importlib.import_module("users.migrations.0004_encrypt_totp_keys")
@@ -33,16 +33,6 @@ migration = importlib.import_module("users.migrations.0004_encrypt_totp_keys")
 @pytest.fixture(autouse=True)
 def _no_code_delays(settings):
     settings.OTP_TOTP_THROTTLE_FACTOR = 0  # these tests are about the keys, not django-otp's delays
-
-
-@pytest.fixture
-def ann(db) -> User:
-    return User.objects.create_user("ann", "ann@example.com", PASSWORD)
-
-
-@pytest.fixture
-def bob(db) -> User:
-    return User.objects.create_user("bob", "bob@example.com", PASSWORD)
 
 
 def stored_key(device: TOTPDevice) -> str:

@@ -5,20 +5,12 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from twofactor_support import fresh_totp_code, totp_code
+from helpers import PASSWORD, fresh_totp_code, totp_code
 
-from tests.conftest import ADMIN_PASSWORD
 from users import services
 from users.models import User
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "a long and quiet river"
-
-
-@pytest.fixture
-def ann(db) -> User:
-    return User.objects.create_user("ann", "ann@example.com", PASSWORD)
 
 
 def sign_in(client: Client, login: str, password: str = PASSWORD):
@@ -90,7 +82,7 @@ def test_django_admin_needs_a_verified_factor_when_the_admin_has_one(client, adm
     device = TOTPDevice.objects.create(user=admin, confirmed=True)
     # An admin without a factor (and no enforcement) may use the admin site after the password.
     TOTPDevice.objects.filter(pk=device.pk).update(confirmed=False)
-    sign_in(client, "admin", ADMIN_PASSWORD)
+    sign_in(client, "admin", PASSWORD)
     assert client.get("/django-admin/").status_code == 200
     # Once they have a factor, a session that never passed it is sent to confirm it.
     TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
@@ -98,7 +90,7 @@ def test_django_admin_needs_a_verified_factor_when_the_admin_has_one(client, adm
     assert response.status_code == 302 and response.url.startswith("/django-admin/login/")
     response = client.get(response.url)
     assert response.url == "/account/reauth/?next=/django-admin/"
-    client.post(response.url, {"action": "password", "password": ADMIN_PASSWORD, "next": "/django-admin/"})
+    client.post(response.url, {"action": "password", "password": PASSWORD, "next": "/django-admin/"})
     assert client.get("/django-admin/").status_code == 302  # a password is not a second factor
     client.post("/account/reauth/", {"action": "code", "code": fresh_totp_code(device), "next": "/django-admin/"})
     assert client.get("/django-admin/").status_code == 200
@@ -112,5 +104,5 @@ def test_django_admin_login_goes_to_the_portal_login(client, ann):
 
 
 def test_django_admin_password_change_is_the_portals_own(client, admin):
-    sign_in(client, "admin", ADMIN_PASSWORD)
+    sign_in(client, "admin", PASSWORD)
     assert client.get("/django-admin/password_change/").url == "/account/security/password/"

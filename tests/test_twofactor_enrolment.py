@@ -9,18 +9,11 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from twofactor_support import fresh_totp_code, totp_code
+from helpers import PASSWORD, fresh_totp_code, totp_code
 
-from users.models import AuditEntry, User
+from users.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "a long and quiet river"
-
-
-@pytest.fixture
-def ann(db) -> User:
-    return User.objects.create_user("ann", "ann@example.com", PASSWORD)
 
 
 @pytest.fixture

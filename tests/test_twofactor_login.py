@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
-from twofactor_support import fresh_totp_code, totp_code
+from helpers import PASSWORD, fresh_totp_code, totp_code
 
 from users import services
 from users.models import AuditEntry, User
@@ -13,13 +13,6 @@ from users.twofactor import recovery
 from users.twofactor.totp_device import EncryptedTOTPDevice
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "a long and quiet river"
-
-
-@pytest.fixture
-def ann(db) -> User:
-    return User.objects.create_user("ann", "ann@example.com", PASSWORD)
 
 
 @pytest.fixture

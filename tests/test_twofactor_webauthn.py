@@ -8,25 +8,18 @@ import json
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
+from helpers import ORIGIN, PASSWORD, assertion, attestation, post_json
 from soft_webauthn import SoftWebauthnDevice
-from twofactor_support import ORIGIN, assertion, attestation, post_json
 
 from users.models import AuditEntry, User, WebAuthnCredential
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "a long and quiet river"
 
 
 @pytest.fixture(autouse=True)
 def _relying_party(settings):
     settings.WEBAUTHN_ORIGIN = ORIGIN
     settings.WEBAUTHN_RP_ID = "localhost"
-
-
-@pytest.fixture
-def ann(db) -> User:
-    return User.objects.create_user("ann", "ann@example.com", PASSWORD)
 
 
 @pytest.fixture

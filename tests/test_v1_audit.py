@@ -14,11 +14,6 @@ ADMIN = "admin@example.com"
 ANN = "ann@example.com"
 
 
-@pytest.fixture
-def ann(make_user):
-    return make_user(ANN, note="note")
-
-
 # (method, path, params, action_type, target, flock); "{flock}" is the Cape Town flock's id.
 ACTIONS = [
     ("post", "settings/usermanagement/globally_enforce_2fa/enable", {}, "globally_enforce_2fa_enable", "", ""),

@@ -18,8 +18,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connections
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from helpers import fresh_totp_code
 from playwright.sync_api import Browser, Page, sync_playwright
-from twofactor_support import fresh_totp_code
 
 from users.models import User
 

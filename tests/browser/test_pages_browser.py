@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from helpers import PASSWORD
 from playwright.sync_api import Page, expect
 
 from flocks.models import Flock, FlockMembership
@@ -20,7 +21,6 @@ from users.models import AccessLevel, User
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "pages"
-PASSWORD = "a long and unguessable passphrase"
 SHOTS.mkdir(parents=True, exist_ok=True)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from helpers import PASSWORD, totp_code
 from playwright.sync_api import Page, expect
-from twofactor_support import totp_code
 
 from users import services
 from users.models import User, WebAuthnCredential
@@ -15,13 +15,6 @@ from users.twofactor.totp_device import EncryptedTOTPDevice
 # The live server needs committed data; serialized_rollback restores the migrations' rows (and keeps
 # later serialized_rollback tests from meeting the content types a plain flush re-creates).
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-PASSWORD = "a long and quiet river"
-
-
-@pytest.fixture
-def ann() -> User:
-    return User.objects.create_user("ann", "ann@example.com", PASSWORD)
 
 
 def enrol_totp_in_page(page: Page, user: User, shot) -> None:

@@ -1,0 +1,277 @@
+"""Helpers shared by the tests: the common password, API clients as the real SDKs send
+(v1 query-string tokens, v2 Basic/Bearer JSON), a signed-in page client per role, what a denial
+looks like, real TOTP codes and a real software authenticator, and the database snapshot that
+proves a refused call changed nothing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from base64 import urlsafe_b64encode
+from urllib.parse import urlencode, urlparse
+
+import bcrypt
+from django.conf import settings
+from django.db import connection
+from django.shortcuts import resolve_url
+from django.test import Client, TestCase
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from soft_webauthn import SoftWebauthnDevice
+from webauthn.helpers import base64url_to_bytes
+
+from flocks.models import Flock, FlockMembership
+from users.models import AuditEntry, OrgSetting, OutboxMail, User, WebAuthnCredential
+from users.twofactor.session import CHECKED_AT
+from users.twofactor.totp_device import EncryptedTOTPDevice
+
+PASSWORD = "a long and quiet river"
+"""Every test user's password (the admin's too); tests that change it name the new one."""
+
+NEW_PASSWORD = "a fresh long passphrase 42"
+"""What a test changes a password to."""
+
+USER_AGENT = "python-requests/2.32.3"
+
+
+SUCCESS = {"result": "success"}
+
+
+def ok(response, body=SUCCESS) -> None:
+    """The v1 call succeeded with exactly ``body``."""
+    assert (response.status_code, response.json()) == (200, body)
+
+
+NO_FLOCK = "Flock does not exist."
+
+
+def memberships() -> set[tuple[str, str, str]]:
+    """Every flock membership as (e-mail, flock id, role)."""
+    return set(FlockMembership.objects.values_list("user__email", "flock_id", "role"))
+
+
+class V1Client:
+    """Sends v1 requests the way canarytools does: auth_token in the query string, form bodies."""
+
+    def __init__(self, client: Client, token: str) -> None:
+        self.client, self.token = client, token
+        self.headers = {"User-Agent": USER_AGENT}
+
+    def get(self, path: str, **params):
+        return self.client.get(f"/api/v1/{path}", {"auth_token": self.token, **params}, headers=self.headers)
+
+    def post(self, path: str, **params):
+        with TestCase.captureOnCommitCallbacks(execute=True):  # on-commit work runs as after a real commit
+            return self.client.post(f"/api/v1/{path}?auth_token={self.token}", params, headers=self.headers)
+
+    def delete(self, path: str, **params):
+        return self.client.delete(
+            f"/api/v1/{path}?auth_token={self.token}",
+            urlencode(params),
+            content_type="application/x-www-form-urlencoded",
+            headers=self.headers,
+        )
+
+    def send(self, method: str, path: str, **params):
+        return getattr(self, method.lower())(path, **params)
+
+
+USER_FIELDS = [f.attname for f in User._meta.concrete_fields if f.name != "api_token_last_used"]
+
+
+def db_state() -> dict:
+    """Everything an API call may change, to prove a refused call changed nothing.
+
+    Failed-authentication audit entries are left out: recording them is the point.
+    """
+    return {
+        "users": list(User.objects.order_by("pk").values(*USER_FIELDS)),
+        "flocks": list(Flock.objects.order_by("pk").values()),
+        "memberships": list(FlockMembership.objects.order_by("pk").values()),
+        "org": list(OrgSetting.objects.values()),
+        "totp": list(TOTPDevice.objects.values_list("pk", flat=True)),
+        "static": list(StaticDevice.objects.values_list("pk", flat=True)),
+        "webauthn": list(WebAuthnCredential.objects.values_list("pk", flat=True)),
+        "audit": list(AuditEntry.objects.exclude(action_type__startswith="api_auth_").values_list("pk", flat=True)),
+        "mails": list(OutboxMail.objects.values_list("pk", flat=True)),
+    }
+
+
+def signed_in(user, *, checked_now: bool = False) -> Client:
+    """A client signed in as ``user``; ``checked_now`` as if they had just typed their password
+    (sensitive changes such as a new API token ask for that)."""
+    client = Client()
+    client.force_login(user)
+    if checked_now:
+        session = client.session
+        session[CHECKED_AT] = time.time()
+        session.save()
+    return client
+
+
+def assert_sent_to_login(response, path: str) -> None:
+    assert response.status_code == 302
+    assert response.url == f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': path}, safe='/')}"
+
+
+def request_overhead(client: Client) -> int:
+    """Queries any signed-in request costs (session, user, middleware), measured on a POST-only
+    action asked with GET, which answers 405 before any query of its own; page tests add their
+    own fixed count to it."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("user_active", args=[0])).status_code == 405
+    return len(queries)
+
+
+NO_BODY = object()
+
+
+TOKEN = "v7s3agw1NXfkkUXz9WHMO_U1QS9xXs9ZEHoKETiNWQY"
+REALM = 'Basic realm="portal"'
+
+
+INVALID = {"message": "Invalid credentials."}
+
+
+def basic(name: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()
+
+
+def bearer(token: str) -> str:
+    return f"Bearer {token}"
+
+
+def call(
+    client: Client, method: str, path: str, body=NO_BODY, *, auth: str | None, remote_addr: str = "127.0.0.1", **headers
+):
+    """``body``: a dict/list (sent as JSON), bytes (sent as they are) or NO_BODY."""
+    if body is NO_BODY:
+        data = b""
+    elif isinstance(body, bytes):
+        data = body
+    else:
+        data = json.dumps(body).encode()
+    all_headers = {"cache-control": "no-cache", **headers}
+    if auth is not None:
+        all_headers["authorization"] = auth
+    content_type = all_headers.pop("content_type", "application/json")
+    # The test client leaves Content-Type out when there is no body; the SDK always sends it.
+    return client.generic(
+        method,
+        f"/api/v2/{path}",
+        data,
+        content_type=content_type,
+        headers=all_headers,
+        REMOTE_ADDR=remote_addr,
+        CONTENT_TYPE=content_type,
+    )
+
+
+ORIGIN = "http://localhost:8123"
+
+
+def app_secret(device: TOTPDevice) -> bytes:
+    """The secret the user's app holds, decrypted the way the portal does (the stored key is sealed)."""
+    return EncryptedTOTPDevice.objects.get(pk=device.pk).bin_key
+
+
+def totp_code(device: TOTPDevice, steps_ahead: int = 0) -> str:
+    """The code the user's app would show now (or ``steps_ahead`` steps later)."""
+    totp = TOTP(app_secret(device), device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def fresh_totp_code(device: TOTPDevice) -> str:
+    """A code django-otp has not seen yet: the next step when this one was already used."""
+    device.refresh_from_db()
+    totp = TOTP(app_secret(device), device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    ahead = 1 if totp.t() <= device.last_t else 0
+    return totp_code(device, ahead)
+
+
+def b64url(data: bytes) -> str:
+    return urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _public_key_options(options_json: bytes | str) -> dict:
+    """Server options (JSON, base64url) as soft-webauthn wants them (bytes)."""
+    options = json.loads(options_json)
+    options["challenge"] = base64url_to_bytes(options["challenge"])
+    if "user" in options:
+        options["user"]["id"] = base64url_to_bytes(options["user"]["id"])
+    return {"publicKey": options}
+
+
+def attestation(device: SoftWebauthnDevice, options_json: bytes | str, origin: str = ORIGIN) -> dict:
+    """A real registration response, JSON-ready, the way a browser would post it."""
+    result = device.create(_public_key_options(options_json), origin)
+    return {
+        "id": b64url(result["rawId"]),
+        "rawId": b64url(result["rawId"]),
+        "type": "public-key",
+        "response": {
+            "clientDataJSON": b64url(result["response"]["clientDataJSON"]),
+            "attestationObject": b64url(result["response"]["attestationObject"]),
+            "transports": ["usb"],
+        },
+    }
+
+
+def assertion(device: SoftWebauthnDevice, options_json: bytes | str, origin: str = ORIGIN) -> dict:
+    """A real authentication response, JSON-ready."""
+    result = device.get(_public_key_options(options_json), origin)
+    response = result["response"]
+    return {
+        "id": b64url(result["rawId"]),
+        "rawId": b64url(result["rawId"]),
+        "type": "public-key",
+        "response": {
+            "clientDataJSON": b64url(response["clientDataJSON"]),
+            "authenticatorData": b64url(response["authenticatorData"]),
+            "signature": b64url(response["signature"]),
+            "userHandle": b64url(response["userHandle"]),
+        },
+    }
+
+
+def post_json(client: Client, url: str, body: dict | None = None):
+    return client.post(url, json.dumps(body or {}), content_type="application/json")
+
+
+def checks(plain: str, hashed: str | None) -> bool:
+    return hashed is not None and bcrypt.checkpw(plain.encode(), hashed.encode())
+
+
+def snapshot() -> list[tuple]:
+    """Everything a refused call must leave as it was."""
+    users = list(User.objects.order_by("pk").values_list("username", "password", "api_token_hash", "is_active"))
+    return [*users, AuditEntry.objects.count()]
+
+
+def link_path(message) -> str:
+    """The path of the set-password link in a mailed ``message``."""
+    link = re.search(r"https?://\S+/accounts/reset/\S+/", message.body).group(0)
+    return urlparse(link).path
+
+
+def set_password_through(client, path: str, password: str) -> None:
+    """Follow a mailed link as a browser does: the page redirects to its form, which sets the password."""
+    response = client.get(path, follow=True)
+    assert response.status_code == 200 and response.context["validlink"]
+    form_path = response.redirect_chain[-1][0]
+    response = client.post(form_path, {"new_password1": password, "new_password2": password}, follow=True)
+    assert response.redirect_chain == [("/accounts/reset/done/", 302)]
+    login = reverse("login").encode()
+    assert b'Your password has been set. You can now <a href="' + login + b'">sign in</a>.' in response.content
+
+
+def list_users(client: Client, auth: str, remote_addr: str = "127.0.0.1"):
+    """GET /api/v2/users with ``auth``, from ``remote_addr``."""
+    return call(client, "GET", "users", auth=auth, remote_addr=remote_addr)
