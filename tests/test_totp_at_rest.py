@@ -172,13 +172,15 @@ def test_reencrypt_command_names_keys_no_configured_key_opens(ann, bob, settings
 
 
 def test_a_ciphertext_moved_to_another_users_device_does_not_verify(ann, bob, caplog):
+    bob.set_password(PASSWORD)  # he signs in too
+    bob.save(update_fields=["password"])
     ann_device = EncryptedTOTPDevice.objects.create(user=ann, name="app", confirmed=True)
     bob_device = EncryptedTOTPDevice.objects.create(user=bob, name="app", confirmed=True)
     secret = ann_device.bin_key
     TOTPDevice.objects.filter(pk=bob_device.pk).update(key=stored_key(ann_device))
 
     with caplog.at_level(logging.WARNING, logger="users.twofactor.totp_device"):
-        client, response = sign_in_with_code("bob", code_from(secret))
+        client, response = sign_in_with_code(bob.username, code_from(secret))
     assert_refused(client, response)
     assert f"TOTP device {bob_device.pk} of user {bob.pk}: the stored key cannot be decrypted" in caplog.text
     assert secret.hex() not in caplog.text and stored_key(ann_device) not in caplog.text
