@@ -3,8 +3,8 @@
 
 Builds a fresh SQLite database under var/ (or uses DATABASE_URL: it then adds
 ``bench-*`` rows, so point it at a throwaway database), seeds 10,000 users, starts
-gunicorn (the project's config, 2 sync workers) on loopback and drives it with ``wrk`` (C, keep-alive
-where the server allows it; ``apt-get install wrk``) for each of:
+gunicorn (the project's config, 2 sync workers) on loopback and drives it with ``wrk``
+(C, keep-alive where the server allows it; ``apt-get install wrk``) for each of:
 
   (a) GET /api/v1/ping without a token            -> 401, no credential work at all
   (b) GET /api/v2/users/<name> with HTTP Basic     -> 200, password check + one lookup
@@ -21,7 +21,8 @@ Requests per second depend on everything else the machine runs (wrk shares it);
 the workers' CPU time per request does not, so both are reported: "CPU capacity
 vs (a)" is how many authenticated requests a core serves per unauthenticated one.
 
-    .venv/bin/python bench/auth_bench.py [--users 10000] [--seconds 10] [--rounds 3] [--connections 4]
+    .venv/bin/python bench/auth_bench.py [--users 10000] [--seconds 10] [--rounds 3] \
+        [--connections 4]
 """
 
 from __future__ import annotations
@@ -101,16 +102,24 @@ def seed(user_count: int) -> tuple[str, str]:
     cache.clear()
     shared_password = HASHER_PREFIX + bcrypt_hash("filler users all share this")
     fillers = [
-        User(username=f"bench-user-{n:05d}", email=f"bench-user-{n:05d}@example.com", password=shared_password)
+        User(
+            username=f"bench-user-{n:05d}",
+            email=f"bench-user-{n:05d}@example.com",
+            password=shared_password,
+        )
         for n in range(user_count)
     ]
     User.objects.bulk_create(fillers, batch_size=2000, ignore_conflicts=True)
-    admin, _ = User.objects.get_or_create(username=ADMIN_NAME, defaults={"access_level": AccessLevel.ADMIN})
+    admin, _ = User.objects.get_or_create(
+        username=ADMIN_NAME, defaults={"access_level": AccessLevel.ADMIN}
+    )
     admin.set_password(ADMIN_PASSWORD)
     admin.access_level, admin.is_active = AccessLevel.ADMIN, True
     admin.save()
     token = services.issue_api_token(Actor.system("bench"), admin)
-    print(f"{User.objects.count()} users in {os.environ['DATABASE_URL'].split('@')[-1]}", flush=True)
+    print(
+        f"{User.objects.count()} users in {os.environ['DATABASE_URL'].split('@')[-1]}", flush=True
+    )
     return f"bench-user-{user_count // 2:05d}", token
 
 
@@ -124,7 +133,15 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.P
     }
     # No worker recycling here (--max-requests 0): a recycled worker's start-up would
     # land in whichever scenario happens to be running.
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:portal.gunicorn", "--max-requests", "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:portal.gunicorn",
+        "--max-requests",
+        "0",
+    ]
     server = subprocess.Popen(
         [*command, "portal.wsgi:application"],
         cwd=ROOT,
@@ -150,13 +167,17 @@ def free_port() -> int:
 
 def status_of(url: str, headers: dict[str, str]) -> int:
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=10
+        ) as response:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
 
 
-def run_wrk(url: str, headers: dict[str, str], seconds: int, connections: int, server: subprocess.Popen) -> Result:
+def run_wrk(
+    url: str, headers: dict[str, str], seconds: int, connections: int, server: subprocess.Popen
+) -> Result:
     command = ["wrk", "--latency", "-t", "1", "-c", str(connections), "-d", f"{seconds}s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
@@ -208,8 +229,18 @@ def main() -> None:
     basic = base64.b64encode(f"{ADMIN_NAME}:{ADMIN_PASSWORD}".encode()).decode()
     scenarios = [
         Scenario("(a) v1 ping, no token", "/api/v1/ping", {}, 401),
-        Scenario("(b) v2 user, Basic", f"/api/v2/users/{target}", {"Authorization": f"Basic {basic}"}, 200),
-        Scenario("(c) v2 user, Bearer", f"/api/v2/users/{target}", {"Authorization": f"Bearer {token}"}, 200),
+        Scenario(
+            "(b) v2 user, Basic",
+            f"/api/v2/users/{target}",
+            {"Authorization": f"Basic {basic}"},
+            200,
+        ),
+        Scenario(
+            "(c) v2 user, Bearer",
+            f"/api/v2/users/{target}",
+            {"Authorization": f"Bearer {token}"},
+            200,
+        ),
         Scenario("(d) v1 ping, auth_token", f"/api/v1/ping?auth_token={token}", {}, 200),
     ]
     cache = "Redis" if env.get("CACHE_URL") or env.get("REDIS_URL") else "local memory per worker"
@@ -220,13 +251,18 @@ def main() -> None:
         for scenario in scenarios:
             status = status_of(f"http://127.0.0.1:{port}{scenario.path}", scenario.headers)
             if status != scenario.expected_status:
-                raise SystemExit(f"{scenario.label}: expected {scenario.expected_status}, got {status}")
+                raise SystemExit(
+                    f"{scenario.label}: expected {scenario.expected_status}, got {status}"
+                )
         # Interleaved rounds, so a burst of other load on the machine hits every scenario alike.
         for _ in range(args.rounds):
             for scenario in scenarios:
                 url = f"http://127.0.0.1:{port}{scenario.path}"
-                run_wrk(url, scenario.headers, 1, args.connections, server)  # warm-up: a fresh worker's first bcrypt
-                results[scenario.label].append(run_wrk(url, scenario.headers, args.seconds, args.connections, server))
+                # Warm-up: a fresh worker's first bcrypt.
+                run_wrk(url, scenario.headers, 1, args.connections, server)
+                results[scenario.label].append(
+                    run_wrk(url, scenario.headers, args.seconds, args.connections, server)
+                )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -237,14 +273,23 @@ def median_round(results: list[Result]) -> Result:
     return sorted(results, key=lambda result: result.requests_per_second)[len(results) // 2]
 
 
-def report(args: argparse.Namespace, cache: str, scenarios: list[Scenario], results: dict[str, list[Result]]) -> None:
+def report(
+    args: argparse.Namespace,
+    cache: str,
+    scenarios: list[Scenario],
+    results: dict[str, list[Result]],
+) -> None:
     print(
-        f"\n{args.users} users, gunicorn {args.workers} sync workers, bcrypt cost 12, cache: {cache}, "
-        f"wrk 1 thread x {args.connections} connections, {args.rounds} interleaved rounds x {args.seconds} s "
+        f"\n{args.users} users, gunicorn {args.workers} sync workers, bcrypt cost 12, "
+        f"cache: {cache}, wrk 1 thread x {args.connections} connections, "
+        f"{args.rounds} interleaved rounds x {args.seconds} s "
         f"(median round shown), {os.cpu_count()} CPUs shared by server and wrk\n"
     )
     baseline = median_round(results[scenarios[0].label])
-    print("| scenario | status | req/s | p50 ms | p99 ms | req/s vs (a) | server CPU ms/req | CPU capacity vs (a) |")
+    print(
+        "| scenario | status | req/s | p50 ms | p99 ms | req/s vs (a) | server CPU ms/req | CPU "
+        "capacity vs (a) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for scenario in scenarios:
         result = median_round(results[scenario.label])

@@ -43,7 +43,12 @@ ADMIN = ("bench-admin", "bench-admin@example.com", "bench admin pass phrase 1")
 
 def run(env: dict, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode:
         sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -130,7 +135,9 @@ class Client:
             timeout=60,
         )
         if self.pages.get(f"{base}/users/", timeout=60, allow_redirects=False).status_code != 200:
-            raise SystemExit(f"could not sign in to the pages (login answered {response.status_code})")
+            raise SystemExit(
+                f"could not sign in to the pages (login answered {response.status_code})"
+            )
 
     def v1(self, method: str, path: str, **params: str) -> requests.Response:
         if method == "GET":
@@ -139,7 +146,9 @@ class Client:
 
     def v2(self, method: str, path: str, body: dict | None = None) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.token}"}
-        return self.api.request(method, f"{self.base}/api/v2/{path}", json=body, headers=headers, timeout=60)
+        return self.api.request(
+            method, f"{self.base}/api/v2/{path}", json=body, headers=headers, timeout=60
+        )
 
     def page(self, path: str) -> requests.Response:
         return self.pages.get(f"{self.base}{path}", timeout=60, allow_redirects=False)
@@ -161,7 +170,10 @@ def scale_calls(rng: random.Random, target: Target) -> dict:
     return {
         "page: users": (lambda c: c.page("/users/"), 200),
         "v1 users/list": (lambda c: c.v1("GET", "users/list", limit="100"), 200),
-        "v1 users/filter": (lambda c: c.v1("GET", "users/filter", filter_str=fragment(), limit="100"), 200),
+        "v1 users/filter": (
+            lambda c: c.v1("GET", "users/filter", filter_str=fragment(), limit="100"),
+            200,
+        ),
         "v1 flocks/list": (lambda c: c.v1("GET", "flocks/list"), 200),
         "v2 GET /users": (lambda c: c.v2("GET", "users"), 200),
     }
@@ -184,20 +196,39 @@ def workload(rng: random.Random, target: Target) -> list[tuple[str, int, object,
         ("v1 ping", 10, lambda c: c.v1("GET", "ping"), 200),
         ("v1 user/get", 15, lambda c: c.v1("GET", "user/get", email=email()), 200),
         ("v1 users/list", 8, scale["v1 users/list"][0], 200),
-        ("v1 users/list page 2", 4, lambda c: c.v1("GET", "users/list", limit="100", cursor=_next(c)), 200),
+        (
+            "v1 users/list page 2",
+            4,
+            lambda c: c.v1("GET", "users/list", limit="100", cursor=_next(c)),
+            200,
+        ),
         ("v1 users/filter", 6, scale["v1 users/filter"][0], 200),
         ("v1 flocks/list", 6, scale["v1 flocks/list"][0], 200),
         ("v1 flock/users", 6, lambda c: c.v1("GET", "flock/users", flock_id=flock()), 200),
-        ("v1 user/note/add", 8, lambda c: c.v1("POST", "user/note/add", email=email(), note="bench"), 200),
+        (
+            "v1 user/note/add",
+            8,
+            lambda c: c.v1("POST", "user/note/add", email=email(), note="bench"),
+            200,
+        ),
         (
             "v1 user/flock/assign",
             6,
             lambda c: c.v1(
-                "POST", "user/flock/assign", email=email(), flock_id_list=flock(), flock_access_level="watcher"
+                "POST",
+                "user/flock/assign",
+                email=email(),
+                flock_id_list=flock(),
+                flock_access_level="watcher",
             ),
             200,
         ),
-        ("v2 GET /users/<name>", 12, lambda c: c.v2("GET", f"users/{rng.choice(target.names)}"), 200),
+        (
+            "v2 GET /users/<name>",
+            12,
+            lambda c: c.v2("GET", f"users/{rng.choice(target.names)}"),
+            200,
+        ),
         ("v2 GET /users", 1, scale["v2 GET /users"][0], 200),
         ("v2 create+delete (bcrypt 12)", 1, v2_cycle, 200),
         ("page: users", 6, scale["page: users"][0], 200),
@@ -238,7 +269,11 @@ def measure_alone(client: Client, rng: random.Random, target: Target, repeats: i
             "p99_ms": percentile(times, 0.99),
             "bytes": len(response.content),
         }
-        print(f"  {name:<16} p50 {results[name]['p50_ms']:8.1f} ms   p99 {results[name]['p99_ms']:8.1f} ms", flush=True)
+        print(
+            f"  {name:<16} p50 {results[name]['p50_ms']:8.1f} ms   p99 "
+            f"{results[name]['p99_ms']:8.1f} ms",
+            flush=True,
+        )
     return results
 
 
@@ -257,7 +292,11 @@ def mixed(clients: list[Client], target: Target, seconds: float) -> dict:
             started = time.perf_counter()
             try:
                 response = call(client)
-                problem = None if response.status_code == expected else f"{response.status_code} {response.text[:200]}"
+                problem = (
+                    None
+                    if response.status_code == expected
+                    else f"{response.status_code} {response.text[:200]}"
+                )
             except requests.RequestException as exc:
                 problem = repr(exc)
             elapsed = (time.perf_counter() - started) * 1000
@@ -295,14 +334,20 @@ def mixed(clients: list[Client], target: Target, seconds: float) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--flocks", type=int, default=1_000)
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--clients", type=int, default=8, help="concurrent simulated admins")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--repeats", type=int, default=20, help="sequential requests per scale endpoint")
-    parser.add_argument("--database-url", default="", help="a THROWAWAY database (it is migrated and seeded)")
+    parser.add_argument(
+        "--repeats", type=int, default=20, help="sequential requests per scale endpoint"
+    )
+    parser.add_argument(
+        "--database-url", default="", help="a THROWAWAY database (it is migrated and seeded)"
+    )
     args = parser.parse_args()
 
     env, timings = prepare(args)
@@ -313,7 +358,12 @@ def main() -> int:
         "GUNICORN_ACCESS_LOG": "/dev/null",
     }
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:portal.gunicorn", "portal.wsgi"],
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            "python:portal.gunicorn",
+            "portal.wsgi",
+        ],
         cwd=BASE_DIR,
         env=env,
     )
@@ -339,7 +389,13 @@ def main() -> int:
     print(f"\nseed_demo --users {args.users} --flocks {args.flocks}: {timings['seed_s']:.1f} s")
     print("\n| endpoint | requests | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|")
     for name, row in load["endpoints"].items():
-        cells = [name, row["requests"], f"{row['rps']:.1f}", f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}"]
+        cells = [
+            name,
+            row["requests"],
+            f"{row['rps']:.1f}",
+            f"{row['p50_ms']:.1f}",
+            f"{row['p99_ms']:.1f}",
+        ]
         print("| " + " | ".join(map(str, [*cells, row["errors"]])) + " |")
     print(f"| **all** | {load['requests']} | {load['rps']:.1f} | | | {load['errors']} |")
     print("\n| alone, at scale | p50 ms | p99 ms | reply bytes |\n|---|---|---|---|")

@@ -19,7 +19,8 @@ from .models import Flock, FlockMembership
 
 
 class MembershipInline(admin.TabularInline):
-    """Shown, never saved: a forged inline row in a flock's POST adds, changes or removes nothing."""
+    """Shown, never saved: a forged inline row in a flock's POST adds, changes or
+    removes nothing."""
 
     model = FlockMembership
     fields = ["user", "role", "created"]
@@ -71,7 +72,9 @@ class FlockAdmin(ServiceErrorsAsMessages):
             Actor.from_request(request), form.cleaned_data["name"], note=form.cleaned_data["note"]
         )
 
-    def save_model(self, request: HttpRequest, obj: Flock, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Flock, form: forms.ModelForm, change: bool
+    ) -> None:
         if not change:
             return
         actor, flock = Actor.from_request(request), Flock.objects.get(pk=obj.pk)
@@ -82,7 +85,9 @@ class FlockAdmin(ServiceErrorsAsMessages):
         elif "note" in form.changed_data:
             services.remove_flock_note(actor, flock)
 
-    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets, change: bool) -> None:
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets, change: bool
+    ) -> None:
         """Flocks have no many-to-many fields (and one added by the service has no ``save_m2m``);
         the membership rows are view-only, so saving their formsets writes nothing."""
         for formset in formsets:

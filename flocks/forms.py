@@ -10,7 +10,10 @@ from .models import NAME_MAX_LENGTH, FlockRole
 def name_field() -> forms.CharField:
     """Checked by the service (clean_flock_name), so every face gives the same message."""
     return forms.CharField(
-        label="Name", required=False, strip=False, widget=forms.TextInput(attrs={"maxlength": NAME_MAX_LENGTH})
+        label="Name",
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"maxlength": NAME_MAX_LENGTH}),
     )
 
 

@@ -16,7 +16,9 @@ def new_flock_id() -> str:
 
 
 class Flock(models.Model):
-    flock_id = models.CharField(max_length=64, primary_key=True, default=new_flock_id, editable=False)
+    flock_id = models.CharField(
+        max_length=64, primary_key=True, default=new_flock_id, editable=False
+    )
     name = models.CharField(max_length=NAME_MAX_LENGTH)
     note = models.TextField(blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)
@@ -38,13 +40,19 @@ class FlockRole(models.TextChoices):
 
 
 class FlockMembership(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     flock = models.ForeignKey(Flock, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=FlockRole.choices)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "flock"], name="one_membership_per_user_and_flock")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "flock"], name="one_membership_per_user_and_flock"
+            )
+        ]
         indexes = [models.Index(fields=["flock", "role"])]
 
     def __str__(self) -> str:

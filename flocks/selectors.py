@@ -1,4 +1,5 @@
-"""Read queries joining users with their flock memberships (flocks reads users; users never reads flocks)."""
+"""Read queries joining users with their flock memberships (flocks reads users; users never reads
+flocks)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from .models import FlockMembership
 def users_with_details() -> QuerySet[User]:
     """Users annotated with their 2FA state and their memberships prefetched (2 queries)."""
     return users_with_factors().prefetch_related(
-        Prefetch("memberships", queryset=FlockMembership.objects.only("user_id", "flock_id", "role"))
+        Prefetch(
+            "memberships", queryset=FlockMembership.objects.only("user_id", "flock_id", "role")
+        )
     )
 
 

@@ -21,7 +21,9 @@ def clean_flock_name(name: str) -> str:
     if not name:
         raise InvalidInput("Flock name cannot be empty.", field="name")
     if len(name) > NAME_MAX_LENGTH:
-        raise InvalidInput(f"Flock name longer than maximum ({NAME_MAX_LENGTH} characters).", field="name")
+        raise InvalidInput(
+            f"Flock name longer than maximum ({NAME_MAX_LENGTH} characters).", field="name"
+        )
     if "\x00" in name:
         raise InvalidInput("Flock name must not contain NUL characters.", field="name")
     return name
@@ -60,13 +62,20 @@ def users_by_email(emails: Iterable[str], field: str) -> list[User]:
 
 
 def create_flock(
-    actor: Actor, name: str, *, note: str = "", managers: Iterable[User] = (), watchers: Iterable[User] = ()
+    actor: Actor,
+    name: str,
+    *,
+    note: str = "",
+    managers: Iterable[User] = (),
+    watchers: Iterable[User] = (),
 ) -> Flock:
     name = clean_flock_name(name)
     note = clean_note(note)
     managers, watchers = list(managers), list(watchers)
     if {u.pk for u in managers} & {u.pk for u in watchers}:
-        raise InvalidInput("A user cannot be both manager and watcher of a flock.", field="watchers")
+        raise InvalidInput(
+            "A user cannot be both manager and watcher of a flock.", field="watchers"
+        )
     with transaction.atomic():
         flock = Flock.objects.create(name=name, note=note)
         FlockMembership.objects.bulk_create(
@@ -106,7 +115,9 @@ def delete_flock(actor: Actor, flock: Flock) -> None:
     if flock.flock_id == DEFAULT_FLOCK_ID:
         raise Conflict("Cannot delete default flock")
     with transaction.atomic():
-        members = list(flock.memberships.select_related("user").values_list("user__username", "role"))
+        members = list(
+            flock.memberships.select_related("user").values_list("user__username", "role")
+        )
         record(
             actor,
             "flock_delete",
@@ -122,7 +133,13 @@ def set_flock_note(actor: Actor, flock: Flock, note: str) -> Flock:
     flock.note = clean_note(note)
     with transaction.atomic():
         flock.save(update_fields=["note"])
-        record(actor, "flock_note_add", f"Set the note of flock {flock.name}", flock_id=flock.flock_id, note=note)
+        record(
+            actor,
+            "flock_note_add",
+            f"Set the note of flock {flock.name}",
+            flock_id=flock.flock_id,
+            note=note,
+        )
     return flock
 
 
@@ -130,7 +147,12 @@ def remove_flock_note(actor: Actor, flock: Flock) -> Flock:
     flock.note = ""
     with transaction.atomic():
         flock.save(update_fields=["note"])
-        record(actor, "flock_note_remove", f"Removed the note of flock {flock.name}", flock_id=flock.flock_id)
+        record(
+            actor,
+            "flock_note_remove",
+            f"Removed the note of flock {flock.name}",
+            flock_id=flock.flock_id,
+        )
     return flock
 
 
@@ -217,7 +239,11 @@ def flock_members(flock: Flock) -> dict[str, list[User]]:
 
 def role_of(user: User, flock: Flock) -> str | None:
     """``user``'s role in ``flock``, or None for a non-member."""
-    return FlockMembership.objects.filter(user=user, flock=flock).values_list("role", flat=True).first()
+    return (
+        FlockMembership.objects.filter(user=user, flock=flock)
+        .values_list("role", flat=True)
+        .first()
+    )
 
 
 def add_watcher(actor: Actor, flock: Flock, user: User) -> None:
@@ -230,7 +256,11 @@ def add_watcher(actor: Actor, flock: Flock, user: User) -> None:
 def remove_memberships(actor: Actor, user: User, flocks: list[Flock]) -> None:
     """Take ``user`` out of each of ``flocks`` whatever the role (one audit entry per flock)."""
     with transaction.atomic():
-        roles = dict(FlockMembership.objects.filter(user=user, flock__in=flocks).values_list("flock_id", "role"))
+        roles = dict(
+            FlockMembership.objects.filter(user=user, flock__in=flocks).values_list(
+                "flock_id", "role"
+            )
+        )
         for flock in flocks:
             if flock.flock_id in roles:
                 unassign_user(actor, user, [flock], roles[flock.flock_id])

@@ -11,6 +11,10 @@ urlpatterns = [
     path("<flock_id:flock_id>/rename/", views.flock_rename, name="flock_rename"),
     path("<flock_id:flock_id>/note/", views.flock_note, name="flock_note"),
     path("<flock_id:flock_id>/members/", views.flock_member_add, name="flock_member_add"),
-    path("<flock_id:flock_id>/members/<id:user_pk>/remove/", views.flock_member_remove, name="flock_member_remove"),
+    path(
+        "<flock_id:flock_id>/members/<id:user_pk>/remove/",
+        views.flock_member_remove,
+        name="flock_member_remove",
+    ),
     path("<flock_id:flock_id>/delete/", views.flock_delete, name="flock_delete"),
 ]

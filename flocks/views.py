@@ -48,7 +48,9 @@ def flock_list(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:NAME_MAX_LENGTH]
     if search:
         flocks = flocks.filter(name__icontains=search)
-    page = Paginator(flocks.order_by("name", "flock_id"), FLOCKS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(flocks.order_by("name", "flock_id"), FLOCKS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     query = urlencode({"q": search}) if search else ""
     context = {"section": "flocks", "page": page, "search": search, "query": query}
     return render(request, "flocks/list.html", context)
@@ -162,9 +164,13 @@ def flock_member_add(request: HttpRequest, flock: Flock, role: str | None) -> Ht
 @login_required
 @require_POST
 @flock_page(manage=True)
-def flock_member_remove(request: HttpRequest, flock: Flock, role: str | None, user_pk: int) -> HttpResponse:
+def flock_member_remove(
+    request: HttpRequest, flock: Flock, role: str | None, user_pk: int
+) -> HttpResponse:
     """Admins remove any member; a flock's manager removes watchers only."""
-    membership = get_object_or_404(FlockMembership.objects.select_related("user"), flock=flock, user_id=user_pk)
+    membership = get_object_or_404(
+        FlockMembership.objects.select_related("user"), flock=flock, user_id=user_pk
+    )
     if not request.user.is_admin and membership.role != FlockRole.WATCHER:
         raise PermissionDenied
     services.unassign_user(Actor.from_request(request), membership.user, [flock], membership.role)
@@ -187,7 +193,8 @@ def flock_delete(request: HttpRequest, flock: Flock, role: None) -> HttpResponse
     context = {
         "section": "flocks",
         "title": f"Delete flock {flock.name}?",
-        "question": "Its memberships are removed with it. The audit log keeps its history. This cannot be undone.",
+        "question": "Its memberships are removed with it. The audit log keeps its history. This "
+        "cannot be undone.",
         "button": "Delete flock",
         "cancel_url": reverse("flock_detail", args=[flock.flock_id]),
         "refused": "The default flock cannot be deleted." if flock.is_default else "",

@@ -53,13 +53,17 @@ class PortalAdminSite(admin.AdminSite):
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         """The portal's login page; a signed-in admin without a passed factor confirms one."""
-        next_url = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index", current_app=self.name)
+        next_url = request.GET.get(REDIRECT_FIELD_NAME) or reverse(
+            "admin:index", current_app=self.name
+        )
         if not request.user.is_authenticated:
             return redirect_to_login(next_url, settings.LOGIN_URL)
         if not request.user.is_staff:
             raise PermissionDenied
         return redirect_to_login(next_url, reverse("reauth"))
 
-    def password_change(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    def password_change(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
         """The portal's own page, which asks for a recent check and audits the change."""
         return redirect("password_change")

@@ -23,7 +23,10 @@ def inline_style_hashes(template_name: str) -> list[str]:
     """CSP hash sources of every inline <style> block of ``template_name``."""
     source = get_template(template_name).template.source
     blocks = re.findall(r"<style>(.*?)</style>", source, flags=re.DOTALL)
-    return [f"'sha256-{base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()}'" for block in blocks]
+    return [
+        f"'sha256-{base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()}'"
+        for block in blocks
+    ]
 
 
 @method_decorator(csp_update({"style-src": inline_style_hashes(TEMPLATE)}), name="get")

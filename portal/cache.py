@@ -94,8 +94,8 @@ class Breaker:
             if now - self.last_warning >= WARNING_INTERVAL:
                 self.last_warning = now
                 logger.warning(
-                    "Redis at %s unreachable (%s: %s); caching in process memory, retrying every %ss "
-                    "(%d failed calls since the last warning)",
+                    "Redis at %s unreachable (%s: %s); caching in process memory, retrying every "
+                    "%ss (%d failed calls since the last warning)",
                     self.server,
                     type(error).__name__,
                     error,
@@ -165,7 +165,11 @@ class PortalRedisCache(_PortableKeysUnchecked, RedisCache):
         options.setdefault("socket_timeout", 0.5)
         super().__init__(server, {**params, "OPTIONS": options})
         self._class = ReusingRedisClient
-        local = {key: params[key] for key in ("TIMEOUT", "KEY_PREFIX", "VERSION", "KEY_FUNCTION") if key in params}
+        local = {
+            key: params[key]
+            for key in ("TIMEOUT", "KEY_PREFIX", "VERSION", "KEY_FUNCTION")
+            if key in params
+        }
         if fallback == "none":
             self.fallback = _NoCache(server, local)
         else:

@@ -24,12 +24,18 @@ def client_ip(request: HttpRequest) -> str:
     hops, networks = _trusted(settings.PORTAL_TRUSTED_PROXIES)
     if not hops and not networks:
         return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    forwarded = [
+        part.strip()
+        for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if part.strip()
+    ]
     chain = [*forwarded, remote]  # nearest last
     client = remote
     for position, address in enumerate(reversed(chain)):
         parsed = _parse(address)
-        if parsed is None:  # a proxy passed on garbage it was sent: the hop before it is all we know
+        if (
+            parsed is None
+        ):  # a proxy passed on garbage it was sent: the hop before it is all we know
             return client
         client = address
         trusted = position < hops if hops else any(parsed in network for network in networks)
@@ -53,4 +59,8 @@ def _trusted(value: str) -> tuple[int, tuple[Network, ...]]:
         return 0, ()
     if value.isdigit():
         return int(value), ()
-    return 0, tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
+    return 0, tuple(
+        ipaddress.ip_network(part.strip(), strict=False)
+        for part in value.split(",")
+        if part.strip()
+    )

@@ -76,4 +76,6 @@ class CredentialMaskingFilter(SafeExceptionReporterFilter):
     """Django masks names with KEY, SECRET, PASS, TOKEN …; connection URLs (DATABASE_URL,
     EMAIL_URL, REDIS_URL, SENTRY_DSN …) carry passwords too, in settings and the environment."""
 
-    hidden_settings = re.compile("API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|URL|DSN|AUTH", flags=re.I)
+    hidden_settings = re.compile(
+        "API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|URL|DSN|AUTH", flags=re.I
+    )

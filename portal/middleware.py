@@ -57,7 +57,11 @@ class RequestGuardMiddleware:
         if isinstance(exception, RequestDataTooBig):
             return too_large(request, settings.API_MAX_BODY_BYTES)
         if isinstance(exception, TooManyFieldsSent):
-            return json_error(request, 400, f"Too many parameters: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}.")
+            return json_error(
+                request,
+                400,
+                f"Too many parameters: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}.",
+            )
         if isinstance(exception, SuspiciousOperation):
             return json_error(request, 400, "Bad request.")
         # Clients parse every API reply as JSON, so a fault is JSON even with DEBUG on
@@ -69,7 +73,9 @@ class RequestGuardMiddleware:
 def _as_json(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """An error some framework view answered in HTML (a 405 of the docs page, say) becomes
     the version's JSON error with the same status and protocol headers."""
-    if response.status_code < 400 or response.get("Content-Type", "").startswith("application/json"):
+    if response.status_code < 400 or response.get("Content-Type", "").startswith(
+        "application/json"
+    ):
         return response
     replacement = json_error(request, response.status_code, f"{response.reason_phrase}.")
     for header in ("Allow", "Retry-After", "WWW-Authenticate"):
@@ -93,7 +99,10 @@ def _page_refusal(request: HttpRequest) -> HttpResponse | None:
     except RequestDataTooBig:
         return too_large(request, settings.API_MAX_BODY_BYTES)
     except TooManyFieldsSent:
-        return bad_request(request, f"The form has too many fields (at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}).")
+        return bad_request(
+            request,
+            f"The form has too many fields (at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}).",
+        )
     return None
 
 

@@ -40,13 +40,15 @@ if not SECRET_KEY:
         # Several app servers must share one key (sessions, tokens' keyed index): never invent one.
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when PORTAL_PRODUCTION=1.")
     SECRET_KEY = _dev_secret_key()
-# Old keys still accepted during a rotation (sessions, signatures, encrypted TOTP secrets); see README.
+# Old keys still accepted during a rotation (sessions, signatures, encrypted TOTP secrets); see
+# README.
 SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "portal.apps.PortalAdminConfig",  # the Django admin, with the second-factor check (portal/admin_site.py)
+    # the Django admin, with the second-factor check (portal/admin_site.py)
+    "portal.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -65,7 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "portal.health.HealthCheckMiddleware",  # /healthz, /readyz: before the SSL redirect and host checks
+    # /healthz, /readyz: before the SSL redirect and host checks
+    "portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -104,7 +107,9 @@ TEMPLATES = [
 ]
 
 # Database: SQLite file by default, anything dj-database-url understands otherwise.
-DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")}
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")
+}
 # Persistent connections, SQLite's too: opening one costs more than a cached-credential API call.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -188,7 +193,15 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "users.twofactor.factor_step.locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # the audit log records sign-ins
 # Masked in stored attempts.
-AXES_SENSITIVE_PARAMETERS = ["username", "login", "ip_address", "password", "code", "token", "auth_token"]
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "login",
+    "ip_address",
+    "password",
+    "code",
+    "token",
+    "auth_token",
+]
 AXES_CLIENT_IP_CALLABLE = "portal.client_ip.client_ip"
 # Which X-Forwarded-For entries to believe: a number of proxy hops in front of the app
 # servers, or the proxies' networks ("10.0.0.0/8,127.0.0.1"). Empty: REMOTE_ADDR is the
@@ -237,7 +250,9 @@ STORAGES = {
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
 if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_SECONDS = env.int(
+    "DJANGO_SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if PRODUCTION else 0
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=PRODUCTION)
@@ -266,7 +281,14 @@ CONTENT_SECURITY_POLICY = {
 # Mail: console in development; set EMAIL_URL (smtp://user:pass@host:587/?tls=True) for real mail.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
-for _key in ("EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS", "EMAIL_USE_SSL"):
+for _key in (
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_HOST_USER",
+    "EMAIL_HOST_PASSWORD",
+    "EMAIL_USE_TLS",
+    "EMAIL_USE_SSL",
+):
     if _key in _email:
         globals()[_key] = _email[_key]
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
@@ -313,7 +335,9 @@ SPECTACULAR_SETTINGS = {
 
 # Through the API an admin's credentials are changed only by that admin; a demoted admin
 # counts as one for this long, so demote → set credentials → promote gets nowhere.
-ADMIN_CREDENTIALS_COOLDOWN = timedelta(hours=env.int("PORTAL_ADMIN_CREDENTIALS_COOLDOWN_HOURS", default=24))
+ADMIN_CREDENTIALS_COOLDOWN = timedelta(
+    hours=env.int("PORTAL_ADMIN_CREDENTIALS_COOLDOWN_HOURS", default=24)
+)
 # How long a verified API credential is remembered (bound to the stored hash).
 API_CREDENTIAL_CACHE_SECONDS = env.int("PORTAL_API_CREDENTIAL_CACHE_SECONDS", default=300)
 
@@ -326,12 +350,20 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"redact_tokens": {"()": "portal.logs.RedactTokens"}},
     "formatters": {
-        "server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]},
         # runserver's request lines ("GET /api/v1/ping?auth_token=… 200"), tokens masked.
-        "server": {"class": "logging.StreamHandler", "filters": ["redact_tokens"], "formatter": "server"},
+        "server": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact_tokens"],
+            "formatter": "server",
+        },
     },
     "loggers": {"django.server": {"handlers": ["server"], "level": "INFO", "propagate": False}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},

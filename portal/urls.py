@@ -33,7 +33,11 @@ urlpatterns = [
         ResetLinkPasswordView.as_view(),
         name="password_reset_confirm",
     ),
-    path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
 ]
 
 handler500 = "portal.errors.server_error"

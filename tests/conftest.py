@@ -49,7 +49,9 @@ def system() -> Actor:
 
 @pytest.fixture
 def admin(db) -> User:
-    return User.objects.create_superuser(username="admin", email="admin@example.com", password=PASSWORD)
+    return User.objects.create_superuser(
+        username="admin", email="admin@example.com", password=PASSWORD
+    )
 
 
 @pytest.fixture
@@ -88,7 +90,9 @@ def admin_token(admin, system) -> str:
 @pytest.fixture
 def make_user(db, system):
     def make(email: str, access_level: str = AccessLevel.USER, **kwargs) -> User:
-        return services.add_user(system, email=email, access_level=access_level, send_welcome_mail=False, **kwargs)
+        return services.add_user(
+            system, email=email, access_level=access_level, send_welcome_mail=False, **kwargs
+        )
 
     return make
 
@@ -100,12 +104,16 @@ def v1(client, admin_token) -> V1Client:
 
 @pytest.fixture
 def refused(db) -> Callable[[Callable[[], HttpResponse], int, str], HttpResponse]:
-    """``refused(send, status, message)``: the call fails with exactly that v1 error and changes nothing."""
+    """``refused(send, status, message)``: the call fails with exactly that v1 error and changes
+    nothing."""
 
     def check(send: Callable[[], HttpResponse], status: int, message: str) -> HttpResponse:
         before = db_state()
         response = send()
-        assert (response.status_code, response.json()) == (status, {"result": "error", "message": message})
+        assert (response.status_code, response.json()) == (
+            status,
+            {"result": "error", "message": message},
+        )
         assert db_state() == before
         return response
 
@@ -138,4 +146,6 @@ def named(db, system):
 @pytest.fixture
 def named_bob(system) -> User:
     """bob made through v2 by user name, with the shared password and a token of his choice."""
-    return services.create_named_user(system, username="bob", password=PASSWORD, token="bobs-token-of-twenty-chars")
+    return services.create_named_user(
+        system, username="bob", password=PASSWORD, token="bobs-token-of-twenty-chars"
+    )

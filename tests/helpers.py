@@ -63,11 +63,17 @@ class V1Client:
         self.headers = {"User-Agent": USER_AGENT}
 
     def get(self, path: str, **params):
-        return self.client.get(f"/api/v1/{path}", {"auth_token": self.token, **params}, headers=self.headers)
+        return self.client.get(
+            f"/api/v1/{path}", {"auth_token": self.token, **params}, headers=self.headers
+        )
 
     def post(self, path: str, **params):
-        with TestCase.captureOnCommitCallbacks(execute=True):  # on-commit work runs as after a real commit
-            return self.client.post(f"/api/v1/{path}?auth_token={self.token}", params, headers=self.headers)
+        with TestCase.captureOnCommitCallbacks(
+            execute=True
+        ):  # on-commit work runs as after a real commit
+            return self.client.post(
+                f"/api/v1/{path}?auth_token={self.token}", params, headers=self.headers
+            )
 
     def delete(self, path: str, **params):
         return self.client.delete(
@@ -97,7 +103,11 @@ def db_state() -> dict:
         "totp": list(TOTPDevice.objects.values_list("pk", flat=True)),
         "static": list(StaticDevice.objects.values_list("pk", flat=True)),
         "webauthn": list(WebAuthnCredential.objects.values_list("pk", flat=True)),
-        "audit": list(AuditEntry.objects.exclude(action_type__startswith="api_auth_").values_list("pk", flat=True)),
+        "audit": list(
+            AuditEntry.objects.exclude(action_type__startswith="api_auth_").values_list(
+                "pk", flat=True
+            )
+        ),
         "mails": list(OutboxMail.objects.values_list("pk", flat=True)),
     }
 
@@ -116,7 +126,9 @@ def signed_in(user, *, checked_now: bool = False) -> Client:
 
 def assert_sent_to_login(response, path: str) -> None:
     assert response.status_code == 302
-    assert response.url == f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': path}, safe='/')}"
+    assert (
+        response.url == f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': path}, safe='/')}"
+    )
 
 
 def request_overhead(client: Client) -> int:
@@ -147,7 +159,14 @@ def bearer(token: str) -> str:
 
 
 def call(
-    client: Client, method: str, path: str, body=NO_BODY, *, auth: str | None, remote_addr: str = "127.0.0.1", **headers
+    client: Client,
+    method: str,
+    path: str,
+    body=NO_BODY,
+    *,
+    auth: str | None,
+    remote_addr: str = "127.0.0.1",
+    **headers,
 ):
     """``body``: a dict/list (sent as JSON), bytes (sent as they are) or NO_BODY."""
     if body is NO_BODY:
@@ -176,7 +195,8 @@ ORIGIN = "http://localhost:8123"
 
 
 def app_secret(device: TOTPDevice) -> bytes:
-    """The secret the user's app holds, decrypted the way the portal does (the stored key is sealed)."""
+    """The secret the user's app holds, decrypted the way the portal does (the stored key is
+    sealed)."""
     return EncryptedTOTPDevice.objects.get(pk=device.pk).bin_key
 
 
@@ -209,7 +229,9 @@ def _public_key_options(options_json: bytes | str) -> dict:
     return {"publicKey": options}
 
 
-def attestation(device: SoftWebauthnDevice, options_json: bytes | str, origin: str = ORIGIN) -> dict:
+def attestation(
+    device: SoftWebauthnDevice, options_json: bytes | str, origin: str = ORIGIN
+) -> dict:
     """A real registration response, JSON-ready, the way a browser would post it."""
     result = device.create(_public_key_options(options_json), origin)
     return {
@@ -251,7 +273,11 @@ def checks(plain: str, hashed: str | None) -> bool:
 
 def snapshot() -> list[tuple]:
     """Everything a refused call must leave as it was."""
-    users = list(User.objects.order_by("pk").values_list("username", "password", "api_token_hash", "is_active"))
+    users = list(
+        User.objects.order_by("pk").values_list(
+            "username", "password", "api_token_hash", "is_active"
+        )
+    )
     return [*users, AuditEntry.objects.count()]
 
 
@@ -262,14 +288,20 @@ def link_path(message) -> str:
 
 
 def set_password_through(client, path: str, password: str) -> None:
-    """Follow a mailed link as a browser does: the page redirects to its form, which sets the password."""
+    """Follow a mailed link as a browser does: the page redirects to its form, which sets the
+    password."""
     response = client.get(path, follow=True)
     assert response.status_code == 200 and response.context["validlink"]
     form_path = response.redirect_chain[-1][0]
-    response = client.post(form_path, {"new_password1": password, "new_password2": password}, follow=True)
+    response = client.post(
+        form_path, {"new_password1": password, "new_password2": password}, follow=True
+    )
     assert response.redirect_chain == [("/accounts/reset/done/", 302)]
     login = reverse("login").encode()
-    assert b'Your password has been set. You can now <a href="' + login + b'">sign in</a>.' in response.content
+    assert (
+        b'Your password has been set. You can now <a href="' + login + b'">sign in</a>.'
+        in response.content
+    )
 
 
 def list_users(client: Client, auth: str, remote_addr: str = "127.0.0.1"):

@@ -49,7 +49,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 ARTIFACTS = BASE_DIR / "test-artifacts"  # gunicorn's log, to read when a race fails
 
 
-LIVE_DB = pytest.mark.django_db(transaction=True, available_apps=[app.name for app in apps.get_app_configs()])
+LIVE_DB = pytest.mark.django_db(
+    transaction=True, available_apps=[app.name for app in apps.get_app_configs()]
+)
 
 
 def restore_migration_rows() -> None:
@@ -155,7 +157,17 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             cwd=self.folder,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -198,7 +210,11 @@ class RedisServer:
 def redis_caches(url: str, retry_seconds: float) -> dict:
     """CACHES as settings.py builds them for REDIS_URL, pointing at ``url``."""
     options = {"socket_connect_timeout": 0.3, "socket_timeout": 0.3, "RETRY_SECONDS": retry_seconds}
-    redis_cache = {"BACKEND": "portal.cache.PortalRedisCache", "LOCATION": url, "KEY_PREFIX": "portal"}
+    redis_cache = {
+        "BACKEND": "portal.cache.PortalRedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": "portal",
+    }
     return {
         "default": {**redis_cache, "OPTIONS": options},
         "sessions": {**redis_cache, "OPTIONS": {**options, "FALLBACK": "none"}},
@@ -275,14 +291,30 @@ class PrivatePostgres:
 
     def _run(self, tool: str, *args: str) -> None:
         command = [*self.prefix, os.path.join(self.bin, tool), *args]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.folder)
+        subprocess.run(
+            command,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.folder,
+        )
 
     def init(self) -> None:
         self._run("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync")
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run("pg_ctl", "-D", self.data, "-o", options, "-l", os.path.join(self.folder, "log"), "-w", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            self.data,
+            "-o",
+            options,
+            "-l",
+            os.path.join(self.folder, "log"),
+            "-w",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")

@@ -60,12 +60,18 @@ V2_CONTRACT = {
 
 def _served(prefix: str) -> dict[str, set[str]]:
     """{path: methods} of every route under ``prefix``, each checked to be a viewset action."""
-    (api,) = [p for p in get_resolver().url_patterns if isinstance(p, URLResolver) and str(p.pattern) == prefix]
+    (api,) = [
+        p
+        for p in get_resolver().url_patterns
+        if isinstance(p, URLResolver) and str(p.pattern) == prefix
+    ]
     served = {}
     for route in api.url_patterns:
         assert isinstance(route, URLPattern), route
         view = route.callback
-        assert issubclass(getattr(view, "cls", type(None)), ApiViewSet), f"{route.pattern} is not a viewset action"
+        assert issubclass(getattr(view, "cls", type(None)), ApiViewSet), (
+            f"{route.pattern} is not a viewset action"
+        )
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(route.pattern))
         # DRF adds HEAD for GET when a view first answers; the contract names GET.
         served[path] = {method.upper() for method in view.actions if method != "head"}
@@ -84,16 +90,29 @@ def test_every_v2_contract_path_is_a_v2_viewset_action():
     assert _served("api/v2/") == V2_CONTRACT
 
 
-@pytest.mark.parametrize("user_name", ["ann", "ann.lee", "ann@example.com", "a.b.c+d-e_f", "x.json"])
+@pytest.mark.parametrize(
+    "user_name", ["ann", "ann.lee", "ann@example.com", "a.b.c+d-e_f", "x.json"]
+)
 def test_v2_user_names_with_dots_reach_the_users_viewset(user_name):
-    for suffix, action in (("", "retrieve"), ("/update", "update_credentials"), ("/refresh", "refresh")):
+    for suffix, action in (
+        ("", "retrieve"),
+        ("/update", "update_credentials"),
+        ("/refresh", "refresh"),
+    ):
         match = resolve(f"/api/v2/users/{user_name}{suffix}")
         assert match.func.cls is UserViewSet and match.kwargs == {"user_name": user_name}
         assert action in match.func.actions.values()
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/v1/ping/", "/api/v1/ping.json", "/api/v2/users/", "/api/v2/users/ann/", "/api/v2/users/a/b"]
+    "path",
+    [
+        "/api/v1/ping/",
+        "/api/v1/ping.json",
+        "/api/v2/users/",
+        "/api/v2/users/ann/",
+        "/api/v2/users/a/b",
+    ],
 )
 def test_other_paths_are_no_viewset_routes(path):
     assert not hasattr(resolve(path).func, "cls")  # the JSON 404 of every unknown API path

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 ENROL = {
-    "message": "Two-factor sign-in is required for your account: enrol a second factor on the portal's "
-    "Security page before using the API."
+    "message": "Two-factor sign-in is required for your account: enrol a second factor on the "
+    "portal's Security page before using the API."
 }
 
 
@@ -38,7 +38,9 @@ def with_totp(admin) -> User:
 
 @pytest.fixture
 def with_key(admin) -> User:
-    WebAuthnCredential.objects.create(user=admin, name="key", credential_id="cred-1", public_key=b"k")
+    WebAuthnCredential.objects.create(
+        user=admin, name="key", credential_id="cred-1", public_key=b"k"
+    )
     return admin
 
 
@@ -46,19 +48,27 @@ def with_key(admin) -> User:
 
 
 @pytest.mark.parametrize("factor", ["with_totp", "with_key"])
-def test_the_password_alone_is_refused_like_a_wrong_one(client, admin, admin_token, factor, request):
+def test_the_password_alone_is_refused_like_a_wrong_one(
+    client, admin, admin_token, factor, request
+):
     request.getfixturevalue(factor)
     wrong = list_users(client, basic("admin", "not the password"))
     for name in ("admin", "admin@example.com", "ADMIN@example.com"):
         assert same_as_wrong_password(list_users(client, basic(name, PASSWORD)), wrong)
-    refused = AuditEntry.objects.filter(action_type="api_auth_failed", additional_information__reason__isnull=False)
+    refused = AuditEntry.objects.filter(
+        action_type="api_auth_failed", additional_information__reason__isnull=False
+    )
     assert refused.count() == 3
     entry = refused.first()
     assert entry.message == "Failed API authentication (password refused: use a token) for admin"
     assert entry.additional_information == {"reason": "password refused: use a token"}
     assert entry.target_label == "admin@example.com" and entry.actor_label == "admin"
     # The token works, as Bearer and as the password of HTTP Basic (what the Nebula SDK sends).
-    for auth in (bearer(admin_token), basic("admin", admin_token), basic("admin@example.com", admin_token)):
+    for auth in (
+        bearer(admin_token),
+        basic("admin", admin_token),
+        basic("admin@example.com", admin_token),
+    ):
         assert list_users(client, auth).status_code == 200
 
 
@@ -108,15 +118,21 @@ def test_a_user_who_must_enrol_gets_403_with_every_token(client, admin, admin_to
     assert list_users(client, basic("admin", PASSWORD)).status_code == 401
 
 
-def test_a_token_minted_before_enrolment_cannot_turn_enforcement_off(client, admin, admin_token, system):
+def test_a_token_minted_before_enrolment_cannot_turn_enforcement_off(
+    client, admin, admin_token, system
+):
     services.set_global_2fa(system, True)
     before = db_state()
-    response = client.post(f"/api/v1/settings/usermanagement/globally_enforce_2fa/disable?auth_token={admin_token}")
+    response = client.post(
+        f"/api/v1/settings/usermanagement/globally_enforce_2fa/disable?auth_token={admin_token}"
+    )
     assert (response.status_code, response.json()) == (403, {"result": "error", **ENROL})
     assert db_state() == before and OrgSetting.load().globally_enforce_2fa is True
 
 
-def test_a_disabled_user_who_must_enrol_still_gets_401(client, admin, admin_token, make_user, system):
+def test_a_disabled_user_who_must_enrol_still_gets_401(
+    client, admin, admin_token, make_user, system
+):
     make_user("second@example.com", access_level=AccessLevel.ADMIN)
     services.set_global_2fa(system, True)
     services.set_active(system, admin, False)
@@ -127,17 +143,24 @@ def test_a_disabled_user_who_must_enrol_still_gets_401(client, admin, admin_toke
 # --- the refused password counts against the (account, address) pair only -------------------
 
 
-def test_an_old_script_sending_the_password_cannot_lock_its_owner_out(client, with_totp, make_user, system, settings):
+def test_an_old_script_sending_the_password_cannot_lock_its_owner_out(
+    client, with_totp, make_user, system, settings
+):
     settings.AXES_FAILURE_LIMIT = 3
     settings.AUTH_ACCOUNT_FAILURE_LIMIT = settings.AUTH_ADDRESS_FAILURE_LIMIT = 3
     script = "10.1.1.1"
     for _ in range(3):
         assert list_users(client, basic("admin", PASSWORD), remote_addr=script).status_code == 401
-    assert list_users(client, basic("admin", PASSWORD), remote_addr=script).status_code == 429  # that pair only
+    assert (
+        list_users(client, basic("admin", PASSWORD), remote_addr=script).status_code == 429
+    )  # that pair only
     # The owner elsewhere still signs in on the page (and goes on to their code) …
     page = Client(REMOTE_ADDR="10.1.1.2").post("/login/", {"login": "admin", "password": PASSWORD})
     assert page.status_code == 302 and page.url == "/login/verify/"
     # … and the script's address keeps its budget for other accounts.
     other = make_user("ops@example.com", access_level=AccessLevel.ADMIN)
     services.update_credentials(system, other, password=PASSWORD)
-    assert list_users(client, basic("ops@example.com", PASSWORD), remote_addr=script).status_code == 200
+    assert (
+        list_users(client, basic("ops@example.com", PASSWORD), remote_addr=script).status_code
+        == 200
+    )

@@ -57,7 +57,10 @@ def test_the_second_step_is_paused_with_the_account(admin_ann, settings, system)
     device = TOTPDevice.objects.create(user=admin_ann, name="phone", confirmed=True)
     settings.AUTH_ACCOUNT_FAILURE_LIMIT = 2
     browser = Client(REMOTE_ADDR="10.0.1.1")
-    assert browser.post("/login/", {"login": "ann@example.com", "password": PASSWORD}).url == "/login/verify/"
+    assert (
+        browser.post("/login/", {"login": "ann@example.com", "password": PASSWORD}).url
+        == "/login/verify/"
+    )
     page("10.0.1.2", "ann@example.com", "guess 1")
     page("10.0.1.3", "ann@example.com", "guess 2")
     assert paused(browser.post("/login/verify/", {"action": "code", "code": totp_code(device)}))
@@ -73,7 +76,9 @@ def test_api_password_failures_lock_the_pair_for_the_page(client, admin_ann, set
     assert paused(page("10.0.2.1", "ann@example.com"))
     assert paused(api(client, "10.0.2.1", "ann@example.com"))
     assert AccessAttempt.objects.get().failures_since_start == 3
-    assert AuditEntry.objects.filter(action_type="user_locked_out", target_label="ann@example.com").exists()
+    assert AuditEntry.objects.filter(
+        action_type="user_locked_out", target_label="ann@example.com"
+    ).exists()
     # The owner elsewhere is not locked out.
     assert page("10.0.2.2", "ann@example.com").status_code == 302
     assert api(client, "10.0.2.3", "ann@example.com").status_code == 200
@@ -95,7 +100,9 @@ def test_the_address_budget_is_well_above_the_pair_limit():
     assert django_settings.AUTH_ACCOUNT_FAILURE_LIMIT > django_settings.AUTH_ADDRESS_FAILURE_LIMIT
 
 
-def test_one_persons_typos_do_not_pause_their_neighbours(client, admin_ann, make_user, system, settings):
+def test_one_persons_typos_do_not_pause_their_neighbours(
+    client, admin_ann, make_user, system, settings
+):
     """Behind one address: one user locks only themselves; only many failures pause the address."""
     settings.AXES_FAILURE_LIMIT, settings.AUTH_ADDRESS_FAILURE_LIMIT = 2, 5
     bob = make_user("bob@example.com", access_level=AccessLevel.ADMIN)
@@ -120,7 +127,9 @@ def test_one_persons_typos_do_not_pause_their_neighbours(client, admin_ann, make
 def bcrypt_checks(monkeypatch) -> list[bytes]:
     calls: list[bytes] = []
     real = bcrypt.checkpw
-    monkeypatch.setattr(bcrypt, "checkpw", lambda password, hashed: calls.append(password) or real(password, hashed))
+    monkeypatch.setattr(
+        bcrypt, "checkpw", lambda password, hashed: calls.append(password) or real(password, hashed)
+    )
     return calls
 
 
@@ -140,7 +149,9 @@ def test_a_disabled_users_right_password_answers_as_a_wrong_one(
             wrong["WWW-Authenticate"],
         )
     assert len(bcrypt_checks) == 4  # bcrypt every time, the right password included: same time
-    failures = AuditEntry.objects.filter(action_type="api_auth_failed", target_label="ann@example.com")
+    failures = AuditEntry.objects.filter(
+        action_type="api_auth_failed", target_label="ann@example.com"
+    )
     assert failures.count() == 4  # each counted as a failure …
     assert paused(api(client, "10.0.5.9", "ann@example.com"))  # … against the account's budget
 
@@ -155,13 +166,24 @@ def test_an_unknown_sign_in_name_is_kept_masked(client, admin_ann, settings):
     api(client, "10.0.6.1", typed, "x")
     assert paused(page("10.0.6.1", typed, "x"))  # still counted, under the mask
     entries = AuditEntry.objects.exclude(action_type__in=["user_add", "user_credentials_change"])
-    assert {e.action_type for e in entries} == {"user_login_failed", "api_auth_failed", "user_locked_out"}
+    assert {e.action_type for e in entries} == {
+        "user_login_failed",
+        "api_auth_failed",
+        "user_locked_out",
+    }
     for entry in entries:
-        stored = f"{entry.actor_label} {entry.target_label} {entry.message} {entry.additional_information}"
+        stored = (
+            f"{entry.actor_label} {entry.target_label} {entry.message} "
+            f"{entry.additional_information}"
+        )
         assert typed not in stored and typed.lower() not in stored
     labels = {entry.actor_label for entry in entries}
-    assert len(labels) == 1 and MASK.fullmatch(labels.pop())  # one mask: repeated tries stay visible
-    stored_attempts = "".join(f"{a.username}{a.post_data}{a.get_data}" for a in AccessAttempt.objects.all())
+    assert len(labels) == 1 and MASK.fullmatch(
+        labels.pop()
+    )  # one mask: repeated tries stay visible
+    stored_attempts = "".join(
+        f"{a.username}{a.post_data}{a.get_data}" for a in AccessAttempt.objects.all()
+    )
     assert typed not in stored_attempts
 
 
@@ -174,17 +196,27 @@ def test_known_names_are_audited_as_the_account(client, admin_ann):
         assert (entry.actor_label, entry.target_label) == ("ann@example.com", "ann@example.com")
 
 
-def test_strangers_pausing_an_account_do_not_stop_its_signed_in_owner_confirming(admin_ann, settings):
+def test_strangers_pausing_an_account_do_not_stop_its_signed_in_owner_confirming(
+    admin_ann, settings
+):
     """The account budget pauses sign-in from everywhere, but a session that is already signed
     in may still confirm it is them (re-authentication), or a few strangers could keep every
     admin from every recent-checked action, lifting the pause included."""
     device = TOTPDevice.objects.create(user=admin_ann, name="phone", confirmed=True)
     browser = Client(REMOTE_ADDR="10.0.2.1")
-    assert browser.post("/login/", {"login": "ann@example.com", "password": PASSWORD}).url == "/login/verify/"
+    assert (
+        browser.post("/login/", {"login": "ann@example.com", "password": PASSWORD}).url
+        == "/login/verify/"
+    )
     assert browser.post("/login/verify/", {"action": "code", "code": totp_code(device)}).url == "/"
     settings.AUTH_ACCOUNT_FAILURE_LIMIT = 2
     page("10.0.2.2", "ann@example.com", "guess 1")
     page("10.0.2.3", "ann@example.com", "guess 2")
     assert paused(page("10.0.2.4", "ann@example.com"))  # signing in is paused …
-    response = browser.post("/account/reauth/", {"action": "code", "code": totp_code(device, steps_ahead=1)})
-    assert (response.status_code, response.url) == (302, "/account/security/")  # … confirming is not
+    response = browser.post(
+        "/account/reauth/", {"action": "code", "code": totp_code(device, steps_ahead=1)}
+    )
+    assert (response.status_code, response.url) == (
+        302,
+        "/account/security/",
+    )  # … confirming is not

@@ -31,7 +31,13 @@ def page_corpus(user_pk: int) -> list[tuple[str, str, str, bytes, int]]:
     return [
         ("huge user id", "GET", f"/users/{HUGE_ID}/", b"", 404),
         ("huge user id on an action", "POST", f"/users/{HUGE_ID}/active/", b"active=0", 404),
-        ("huge member id", "POST", f"/flocks/{DEFAULT_FLOCK_ID}/members/{HUGE_ID}/remove/", b"", 404),
+        (
+            "huge member id",
+            "POST",
+            f"/flocks/{DEFAULT_FLOCK_ID}/members/{HUGE_ID}/remove/",
+            b"",
+            404,
+        ),
         ("huge key id", "POST", f"/account/security/keys/{HUGE_ID}/remove/", b"", 404),
         ("hex user id", "GET", "/users/0x10/", b"", 404),
         ("NUL in a flock id", "GET", "/flocks/flock:a%00b/", b"", 400),
@@ -61,7 +67,9 @@ def test_bad_page_requests_get_clean_errors_and_change_nothing(admin, make_user,
         assert "text/html" in response["Content-Type"], name
         assert b"Traceback" not in response.content, name
     assert database_dump() == before
-    assert [record for record in caplog.records if record.exc_info or record.levelno >= logging.ERROR] == []
+    assert [
+        record for record in caplog.records if record.exc_info or record.levelno >= logging.ERROR
+    ] == []
     target.refresh_from_db()
     assert target.note == "keep me"
 
@@ -82,7 +90,9 @@ def test_oversized_sign_in_form_gets_the_413_page(db):
 def test_api_unknown_paths_answer_json_for_every_method(client):
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         v1 = client.generic(method, "/api/v1/no/such/thing", b"a=b", content_type=FORM)
-        assert (v1.status_code, v1.json()) == (404, {"result": "error", "message": "Not found."}), method
+        assert (v1.status_code, v1.json()) == (404, {"result": "error", "message": "Not found."}), (
+            method
+        )
         v2 = client.generic(method, "/api/v2/nothing/here", b"{}", content_type="application/json")
         assert (v2.status_code, v2.json()) == (404, {"message": "Not found."}), method
 
@@ -101,7 +111,9 @@ def test_csrf_failure_under_api_is_json(rf):
     v1 = csrf_failure(rf.post("/api/v1/user/add"), "CSRF cookie not set.")
     assert v1.status_code == 403
     assert json.loads(v1.content) == {"result": "error", "message": "CSRF verification failed."}
-    assert csrf_failure(rf.post("/login/"), "CSRF cookie not set.")["Content-Type"].startswith("text/html")
+    assert csrf_failure(rf.post("/login/"), "CSRF cookie not set.")["Content-Type"].startswith(
+        "text/html"
+    )
 
 
 @pytest.mark.django_db
@@ -137,7 +149,11 @@ def test_tokens_never_reach_the_access_logs(admin_token):
     for serve, name in ((gunicorn, "gunicorn"), (runserver, "runserver")):
         log = ARTIFACTS / f"{name}-{connection.vendor}.log"
         start = log.stat().st_size if log.exists() else 0
-        extra = {"GUNICORN_CMD_ARGS": "--access-logfile - -c python:portal.gunicorn"} if name == "gunicorn" else {}
+        extra = (
+            {"GUNICORN_CMD_ARGS": "--access-logfile - -c python:portal.gunicorn"}
+            if name == "gunicorn"
+            else {}
+        )
         with serve(**extra) as base:
             response = requests.get(f"{base}/api/v1/ping?auth_token={admin_token}&x=1", timeout=30)
             assert response.status_code == 200
@@ -166,7 +182,9 @@ def test_redaction_covers_every_spelling_of_the_parameter(name):
 def test_error_reports_mask_connection_urls(rf, settings):
     """Should DEBUG be turned on, Django's report hides every value that can carry a credential."""
     request = rf.get("/", HTTP_AUTHORIZATION="Basic YWRtaW46cHc=")
-    request.META.update({"EMAIL_URL": "smtp://u:pw@h", "DATABASE_URL": "postgres://u:pw@h/db", "SENTRY_DSN": "x"})
+    request.META.update(
+        {"EMAIL_URL": "smtp://u:pw@h", "DATABASE_URL": "postgres://u:pw@h/db", "SENTRY_DSN": "x"}
+    )
     meta = CredentialMaskingFilter().get_safe_request_meta(request)
     for name in ("EMAIL_URL", "DATABASE_URL", "SENTRY_DSN", "HTTP_AUTHORIZATION"):
         assert meta[name] == CredentialMaskingFilter.cleansed_substitute, name

@@ -7,13 +7,15 @@ from canarytools.exceptions import FlockError, InvalidAuthTokenError
 
 from flocks.models import DEFAULT_FLOCK_ID, Flock
 
-# A live server needs committed data; serialized_rollback brings back the migrations' rows (flock:default).
+# A live server needs committed data; serialized_rollback brings back the migrations' rows
+# (flock:default).
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture
 def connect(live_server, monkeypatch):
-    """``connect(api_key)``: a Console aimed at the live server (the client formats ROOT with the domain)."""
+    """``connect(api_key)``: a Console aimed at the live server (the client formats ROOT with the
+    domain)."""
     monkeypatch.setattr(canarytools.console, "ROOT", f"{live_server.url}/api/v1/")
 
     consoles = []
@@ -23,8 +25,10 @@ def connect(live_server, monkeypatch):
         return consoles[-1]
 
     yield make
-    # Close the kept-alive sockets, or their server threads keep database sessions open past the test database's
-    # teardown. The client raises shared exception instances whose tracebacks hold the last response's socket.
+    # Close the kept-alive sockets, or their server threads keep database sessions open past the
+    # test database's
+    # teardown. The client raises shared exception instances whose tracebacks hold the last
+    # response's socket.
     for error in ERROR_MAP.values():
         if isinstance(error, BaseException):
             error.__traceback__ = None

@@ -23,7 +23,9 @@ from portal.client_ip import client_ip
         ("1", "2001:db8::1", "::1", "2001:db8::1"),
     ],
 )
-def test_client_is_the_right_most_untrusted_address(rf, settings, trusted, forwarded, remote, expected):
+def test_client_is_the_right_most_untrusted_address(
+    rf, settings, trusted, forwarded, remote, expected
+):
     settings.PORTAL_TRUSTED_PROXIES = trusted
     request = rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == expected

@@ -1,5 +1,6 @@
 """``portal.lib.compiled_lookup.rows_where`` answers what the plain queryset it replaces answers,
-after writes too, and on a new connection: it leans on private ORM APIs a Django upgrade may change."""
+after writes too, and on a new connection: it leans on private ORM APIs a Django upgrade may
+change."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ FIELDS = ("id", "username", "password", "is_active", "api_token_hash")
 
 def plain(model, columns, values, fields=()):
     """What rows_where replaces: the ORM queryset, compiled on every call."""
-    condition = functools.reduce(operator.or_, (Q(**{column: value}) for column, value in zip(columns, values)))
+    condition = functools.reduce(
+        operator.or_, (Q(**{column: value}) for column, value in zip(columns, values))
+    )
     queryset = model.objects.filter(condition)
     return list(queryset.only(*fields) if fields else queryset)
 
@@ -26,7 +29,11 @@ def plain(model, columns, values, fields=()):
 def as_loaded(rows) -> list[tuple]:
     """Each row's loaded values and deferred field names, by id."""
     return sorted(
-        (row.pk, sorted((k, repr(v)) for k, v in vars(row).items() if k != "_state"), sorted(row.get_deferred_fields()))
+        (
+            row.pk,
+            sorted((k, repr(v)) for k, v in vars(row).items() if k != "_state"),
+            sorted(row.get_deferred_fields()),
+        )
         for row in rows
     )
 
@@ -36,13 +43,23 @@ def test_same_rows_and_values_as_the_queryset(make_user, system):
     bob = make_user("bob@example.com")
     bob.username = "ann.other"
     bob.save()
-    for values in (["ann@example.com", "ann@example.com"], ["ann.other", "nobody"], ["x", "bob@example.com"], ["", ""]):
+    for values in (
+        ["ann@example.com", "ann@example.com"],
+        ["ann.other", "nobody"],
+        ["x", "bob@example.com"],
+        ["", ""],
+    ):
         for fields in ((), FIELDS):
             compiled = rows_where(User, COLUMNS, values, fields)
-            assert as_loaded(compiled) == as_loaded(plain(User, COLUMNS, values, fields)), (values, fields)
+            assert as_loaded(compiled) == as_loaded(plain(User, COLUMNS, values, fields)), (
+                values,
+                fields,
+            )
             assert all(row._state.db == "default" and not row._state.adding for row in compiled)
     [row] = rows_where(User, ("username",), ["ann@example.com"], ("id", "username"))
-    assert row.email == ann.email and row.date_joined == ann.date_joined  # a deferred field loads on access
+    assert (
+        row.email == ann.email and row.date_joined == ann.date_joined
+    )  # a deferred field loads on access
     assert as_loaded(rows_where(AuditEntry, ("action_type",), ["user_add"])) == as_loaded(
         plain(AuditEntry, ("action_type",), ["user_add"])
     )  # another model: its own compiled SQL, its own converters (the JSON column)
@@ -51,7 +68,9 @@ def test_same_rows_and_values_as_the_queryset(make_user, system):
 def test_writes_show_at_once(make_user):
     """Only the SQL is kept, never rows: an update or delete shows in the next call."""
     ann = make_user("ann@example.com")
-    assert [u.is_active for u in rows_where(User, COLUMNS, ["ann@example.com"] * 2, FIELDS)] == [True]
+    assert [u.is_active for u in rows_where(User, COLUMNS, ["ann@example.com"] * 2, FIELDS)] == [
+        True
+    ]
     User.objects.filter(pk=ann.pk).update(is_active=False, username="ann")
     assert as_loaded(rows_where(User, COLUMNS, ["ann", "ann"], FIELDS)) == as_loaded(
         plain(User, COLUMNS, ["ann", "ann"], FIELDS)
@@ -70,4 +89,6 @@ def test_compiled_once_per_connection(make_user):
     rows_where(User, COLUMNS, ["bob", "bob"], FIELDS)
     assert cached[User._meta.label, COLUMNS, FIELDS] is entry  # reused, not compiled again
     del connections["default"].__dict__[CACHE_ATTRIBUTE]  # what a new connection starts with
-    assert [u.email for u in rows_where(User, COLUMNS, ["ann@example.com"] * 2, FIELDS)] == ["ann@example.com"]
+    assert [u.email for u in rows_where(User, COLUMNS, ["ann@example.com"] * 2, FIELDS)] == [
+        "ann@example.com"
+    ]

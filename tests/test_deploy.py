@@ -13,7 +13,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     """Run manage.py in a fresh interpreter, so settings are read from this environment."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_"))} | env
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_"))
+    } | env
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
@@ -56,7 +58,11 @@ def test_development_check_deploy_does_warn():
 def test_debug_is_off_unless_asked_for_by_name():
     """A trial install (no settings at all) runs without Django's debug pages."""
     result = _manage(
-        "shell", "-v", "0", "-c", "from django.conf import settings; print(settings.DEBUG, settings.PRODUCTION)"
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG, settings.PRODUCTION)",
     )
     assert result.stdout.split() == ["False", "False"], result.stderr
 

@@ -22,7 +22,15 @@ import pytest
 import requests
 from django.db import connection
 from helpers import PASSWORD
-from servers import ARTIFACTS, BASE_DIR, PrivatePostgres, RedisServer, SmtpServer, gunicorn, unavailable_reason
+from servers import (
+    ARTIFACTS,
+    BASE_DIR,
+    PrivatePostgres,
+    RedisServer,
+    SmtpServer,
+    gunicorn,
+    unavailable_reason,
+)
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL + Redis leg"),
@@ -55,10 +63,14 @@ class Workload:
     errors: list[BaseException] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def call(self, session: requests.Session, what: str, method: str, path: str, **kwargs) -> requests.Response | None:
+    def call(
+        self, session: requests.Session, what: str, method: str, path: str, **kwargs
+    ) -> requests.Response | None:
         started = time.monotonic()
         try:
-            response = session.request(method, f"{self.base}{path}", timeout=30, allow_redirects=False, **kwargs)
+            response = session.request(
+                method, f"{self.base}{path}", timeout=30, allow_redirects=False, **kwargs
+            )
         except requests.RequestException:
             response = None
         status = response.status_code if response is not None else 0
@@ -68,7 +80,11 @@ class Workload:
 
     def sign_in(self, session: requests.Session) -> None:
         self.call(session, "sign-in page", "GET", "/login/")
-        data = {"csrfmiddlewaretoken": session.cookies["csrftoken"], "login": "admin", "password": PASSWORD}
+        data = {
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "login": "admin",
+            "password": PASSWORD,
+        }
         assert self.call(session, "sign in", "POST", "/login/", data=data).status_code == 302
 
     def add_user(self, api: requests.Session, email: str) -> None:
@@ -76,7 +92,9 @@ class Workload:
         data = {"email": email, "access_level": "user"}
         first = True
         while True:
-            response = self.call(api, "v1 user/add", "POST", "/api/v1/user/add", params=params, data=data)
+            response = self.call(
+                api, "v1 user/add", "POST", "/api/v1/user/add", params=params, data=data
+            )
             status = response.status_code if response is not None else 0
             assert not (first and status == 409), f"{email} existed before it was added"
             if status in (200, 409):
@@ -102,7 +120,13 @@ class Workload:
             number += 1
             self.call(api, "v1 ping", "GET", "/api/v1/ping", params=auth)
             self.add_user(api, f"fault-{index}-{number}@example.com")
-            self.call(api, "v1 user/get", "GET", "/api/v1/user/get", params={**auth, "email": "admin@example.com"})
+            self.call(
+                api,
+                "v1 user/get",
+                "GET",
+                "/api/v1/user/get",
+                params={**auth, "email": "admin@example.com"},
+            )
             self.call(api, "v2 users", "GET", "/api/v2/users", headers=bearer)
             self.call(pages, "users page", "GET", "/users/")
             self.call(api, "sign-in page", "GET", "/login/")
@@ -111,7 +135,12 @@ class Workload:
 
 def manage(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True, capture_output=True, text=True
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return done.stdout
 
@@ -204,8 +233,8 @@ def test_redis_smtp_and_postgresql_failing_under_load(dependencies):
                 added_meanwhile = set(workload.added)
             smtp.start()
             windows["SMTP"] = (down, time.monotonic())
-            recovery["mails queued while SMTP was down all delivered after it was back (s)"] = wait_until(
-                lambda: added_meanwhile <= delivered()
+            recovery["mails queued while SMTP was down all delivered after it was back (s)"] = (
+                wait_until(lambda: added_meanwhile <= delivered())
             )
             time.sleep(1)
 
@@ -222,7 +251,9 @@ def test_redis_smtp_and_postgresql_failing_under_load(dependencies):
             for thread in clients:
                 thread.join(60)
             added = set(workload.added)
-            recovery["all mails delivered after the last add (s)"] = wait_until(lambda: added <= delivered())
+            recovery["all mails delivered after the last add (s)"] = wait_until(
+                lambda: added <= delivered()
+            )
             time.sleep(1)  # a duplicate, if any, would arrive now
     finally:
         worker.terminate()
@@ -232,14 +263,24 @@ def test_redis_smtp_and_postgresql_failing_under_load(dependencies):
     outcomes = workload.outcomes
     statuses = Counter(outcome.status for outcome in outcomes)
     down, back = windows["PostgreSQL"]
-    stray_503 = [o for o in outcomes if o.status == 503 and not (down - SLACK <= o.started <= back + SLACK)]
-    with psycopg.connect(f"host=127.0.0.1 port={postgres.port} user=postgres dbname=postgres") as db:
-        users = dict(db.execute("SELECT email, count(*) FROM users_user WHERE email LIKE 'fault-%' GROUP BY email"))
-        retried = db.execute("SELECT count(*) FROM users_outboxmail WHERE attempts > 1").fetchone()[0]
+    stray_503 = [
+        o for o in outcomes if o.status == 503 and not (down - SLACK <= o.started <= back + SLACK)
+    ]
+    with psycopg.connect(
+        f"host=127.0.0.1 port={postgres.port} user=postgres dbname=postgres"
+    ) as db:
+        users = dict(
+            db.execute(
+                "SELECT email, count(*) FROM users_user WHERE email LIKE 'fault-%' GROUP BY email"
+            )
+        )
+        retried = db.execute("SELECT count(*) FROM users_outboxmail WHERE attempts > 1").fetchone()[
+            0
+        ]
         queued = dict(
             db.execute(
-                "SELECT u.email, count(*) FROM users_outboxmail m JOIN users_user u ON u.id = m.user_id"
-                " WHERE m.kind = 'welcome' GROUP BY u.email"
+                "SELECT u.email, count(*) FROM users_outboxmail m JOIN users_user u ON u.id = "
+                "m.user_id WHERE m.kind = 'welcome' GROUP BY u.email"
             )
         )
     messages = smtp.messages
@@ -248,7 +289,8 @@ def test_redis_smtp_and_postgresql_failing_under_load(dependencies):
         ids_per_address.setdefault(message["To"], set()).add(message["Message-ID"])
 
     figures = [
-        f"requests: {len(outcomes)} from {CLIENTS} clients; by status: {dict(sorted(statuses.items()))}",
+        f"requests: {len(outcomes)} from {CLIENTS} clients; by status: "
+        f"{dict(sorted(statuses.items()))}",
         *(
             f"while {name} was down ({end - start:.1f} s): {statuses_between(outcomes, start, end)}"
             for name, (start, end) in windows.items()
@@ -256,7 +298,8 @@ def test_redis_smtp_and_postgresql_failing_under_load(dependencies):
         f"503 while PostgreSQL was down: {statuses[503]}; outside that window: {len(stray_503)}",
         f"users added: {len(added)}; rows: {len(users)} (each once: {set(users.values()) <= {1}})",
         f"welcome mails queued: {sum(queued.values())}; delivered: {len(messages)};"
-        f" distinct Message-IDs: {len({m['Message-ID'] for m in messages})}; sent after a failed attempt: {retried}",
+        f" distinct Message-IDs: {len({m['Message-ID'] for m in messages})}; sent after a failed "
+        f"attempt: {retried}",
         *(f"{name}: {seconds:.2f}" for name, seconds in recovery.items()),
     ]
     (ARTIFACTS / "faults-postgresql.txt").write_text("\n".join(figures) + "\n")
@@ -270,7 +313,9 @@ def test_redis_smtp_and_postgresql_failing_under_load(dependencies):
     assert set(users) == added and set(users.values()) == {1}
     assert queued == dict.fromkeys(added, 1)
     assert set(ids_per_address) == added
-    assert all(len(ids) == 1 for ids in ids_per_address.values()), "a resent mail keeps its Message-ID"
+    assert all(len(ids) == 1 for ids in ids_per_address.values()), (
+        "a resent mail keeps its Message-ID"
+    )
     assert retried > 0, "the workload did queue mails while SMTP was down"
 
 

@@ -29,11 +29,15 @@ CHECKS = (
 
 @pytest.mark.fuzz
 @LIVE_DB
-def test_schemathesis_finds_no_server_error_and_no_schema_violation(live_server, settings, system, make_user):
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(
+    live_server, settings, system, make_user
+):
     restore_migration_rows()
     # the fuzzer's bad credentials must not lock out its good ones
     settings.AUTH_ADDRESS_FAILURE_LIMIT = settings.AUTH_ACCOUNT_FAILURE_LIMIT = 10**9
-    admin = User.objects.create_superuser(username="fuzz-admin", email="fuzz-admin@example.com", password=None)
+    admin = User.objects.create_superuser(
+        username="fuzz-admin", email="fuzz-admin@example.com", password=None
+    )
     token = services.issue_api_token(system, admin)
     make_user("second-admin@example.com", access_level=AccessLevel.ADMIN, note="ünïcödé\tnote")
     make_user("zoe@example.com")
@@ -65,12 +69,19 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(live_server,
         "--warnings",
         "off",
     ]
-    env = os.environ | {"NO_COLOR": "1", "SCHEMATHESIS_HOOKS": str(BASE_DIR / "tests" / "fuzz_hooks.py")}
-    result = subprocess.run(command, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=600)
+    env = os.environ | {
+        "NO_COLOR": "1",
+        "SCHEMATHESIS_HOOKS": str(BASE_DIR / "tests" / "fuzz_hooks.py"),
+    }
+    result = subprocess.run(
+        command, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=600
+    )
     output = result.stdout + result.stderr
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"schemathesis-{connection.vendor}.txt").write_text(output)
     assert result.returncode == 0, output[-20000:]
-    assert "generated" in output and " failed" not in output.split("Test cases:")[-1].splitlines()[1]
+    assert (
+        "generated" in output and " failed" not in output.split("Test cases:")[-1].splitlines()[1]
+    )
     admin.refresh_from_db()
     assert admin.is_active and admin.is_admin  # the run really went on as an admin

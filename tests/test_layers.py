@@ -1,6 +1,7 @@
 """The import graph points one way (README "Map of the code"):
 
-    portal/lib  <-  users core  <-  flocks core  <-  faces (pages, Django admin, commands, the API package)
+    portal/lib  <-  users core  <-  flocks core  <-  faces (pages, Django admin, commands, the API
+    package)
 
 Each rule below names a layer and the modules it must never import; the test reads every source
 file with ``ast`` (imports inside functions too), so an upward arrow fails here, not in review.
@@ -39,8 +40,21 @@ USERS_FACES = (
     "users.twofactor.middleware",
     *API,
 )
-FLOCKS_FACES = ("flocks.views", "flocks.forms", "flocks.access", "flocks.admin", "flocks.urls", "flocks.api_v1")
-FLOCKS_CORE = ("flocks.models", "flocks.services", "flocks.selectors", "flocks.apps", "flocks.migrations")
+FLOCKS_FACES = (
+    "flocks.views",
+    "flocks.forms",
+    "flocks.access",
+    "flocks.admin",
+    "flocks.urls",
+    "flocks.api_v1",
+)
+FLOCKS_CORE = (
+    "flocks.models",
+    "flocks.services",
+    "flocks.selectors",
+    "flocks.apps",
+    "flocks.migrations",
+)
 
 
 def _within(module: str, prefixes: tuple[str, ...]) -> bool:
@@ -55,7 +69,8 @@ def _module_name(path: Path) -> str:
 
 
 def imports_of(path: Path, module: str = "") -> set[str]:
-    """Every module ``path`` (named ``module``) imports (``from a import b`` counts as ``a`` and ``a.b``)."""
+    """Every module ``path`` (named ``module``) imports (``from a import b`` counts as ``a`` and
+    ``a.b``)."""
     module = module or _module_name(path)
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     found: set[str] = set()
@@ -65,7 +80,9 @@ def imports_of(path: Path, module: str = "") -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join([*package[: len(package) - node.level + 1], *([base] if base else [])])
+                base = ".".join(
+                    [*package[: len(package) - node.level + 1], *([base] if base else [])]
+                )
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
     return found
@@ -92,7 +109,9 @@ def _layer_rules() -> list[tuple[str, object, tuple[str, ...]]]:
     ]
 
 
-@pytest.mark.parametrize("layer, members, forbidden", _layer_rules(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "layer, members, forbidden", _layer_rules(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_no_upward_import(layer, members, forbidden):
     upward = sorted(
         f"{module} -> {target}"
@@ -119,5 +138,8 @@ def test_the_walker_sees_relative_and_nested_imports(tmp_path):
     assert {"users.models", "users.models.User", "flocks", "flocks.services"} <= seen
     layer, members, forbidden = _layer_rules()[1]
     assert layer == "users core" and members("users.selectors") and not members("users.views")
-    assert sorted(target for target in seen if _within(target, forbidden)) == ["flocks", "flocks.services"]
+    assert sorted(target for target in seen if _within(target, forbidden)) == [
+        "flocks",
+        "flocks.services",
+    ]
     assert not _within("flocksy", ("flocks",))

@@ -24,7 +24,10 @@ def test_a_user_name_wins_over_another_users_email(clash):
     _, by_name = clash
     assert user_by_name_or_email("zed@example.com") == by_name
     assert get_user_by_name_or_email(" zed@example.com ") == by_name
-    assert check_basic("zed@example.com", PASSWORD, Client.from_request(RequestFactory().get("/"))) == by_name
+    assert (
+        check_basic("zed@example.com", PASSWORD, Client.from_request(RequestFactory().get("/")))
+        == by_name
+    )
 
 
 def test_an_email_finds_its_user_in_any_case(clash):

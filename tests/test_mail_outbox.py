@@ -46,15 +46,24 @@ def row_text(row: OutboxMail) -> str:
     return repr(list(OutboxMail.objects.filter(pk=row.pk).values()))
 
 
-def test_smtp_down_costs_no_request_and_the_mail_goes_out_when_it_is_back(v1, smtp, settings, client):
+def test_smtp_down_costs_no_request_and_the_mail_goes_out_when_it_is_back(
+    v1, smtp, settings, client
+):
     settings.PORTAL_MAIL_RETRY_SECONDS = 0.5
     response = v1.post("user/add", email="new@example.com", access_level="user")
     assert (response.status_code, response.json()) == (200, CREATED)
     user = User.objects.get(email="new@example.com")
     row = OutboxMail.objects.get()
-    assert (row.user, row.kind, row.status, row.requested_by) == (user, "welcome", "queued", "admin@example.com")
+    assert (row.user, row.kind, row.status, row.requested_by) == (
+        user,
+        "welcome",
+        "queued",
+        "admin@example.com",
+    )
     # The outbox holds the intent, never a usable link.
-    assert default_token_generator.make_token(user) not in row_text(row) and "/accounts/" not in row_text(row)
+    assert default_token_generator.make_token(user) not in row_text(
+        row
+    ) and "/accounts/" not in row_text(row)
 
     assert run_worker() == "Mail: 1 retry."
     row.refresh_from_db()
@@ -97,7 +106,9 @@ def test_backoff_doubles_up_to_its_cap(settings):
     assert [mail.retry_delay(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 100, 100]
 
 
-def test_failed_mails_show_their_reason_and_admins_send_them_again(v1, smtp, settings, admin, sent_mail):
+def test_failed_mails_show_their_reason_and_admins_send_them_again(
+    v1, smtp, settings, admin, sent_mail
+):
     settings.PORTAL_MAIL_RETRY_SECONDS, settings.PORTAL_MAIL_MAX_ATTEMPTS = 0, 2
     v1.post("user/add", email="new@example.com", access_level="user")
     user = User.objects.get(email="new@example.com")
@@ -114,14 +125,21 @@ def test_failed_mails_show_their_reason_and_admins_send_them_again(v1, smtp, set
     url = reverse("user_mail_send_again", args=[user.pk])
     assert signed_in(user).post(url, {"mail": failed.pk}).status_code == 403
     assert signed_in(admin).post(url, {"mail": "1" * 30}).status_code == 400
-    assert OutboxMail.objects.count() == 1 and not AuditEntry.objects.filter(action_type="user_mail_resend").exists()
+    assert (
+        OutboxMail.objects.count() == 1
+        and not AuditEntry.objects.filter(action_type="user_mail_resend").exists()
+    )
     response = signed_in(admin).post(url, {"mail": failed.pk}, follow=True)
     assert "Queued the welcome mail to new@example.com again." in response.content.decode()
     again = OutboxMail.objects.exclude(pk=failed.pk).get()
     assert (again.status, again.kind, again.attempts) == ("queued", "welcome", 0)
     assert again.message_id != failed.message_id  # a new mail with a new link
     entry = AuditEntry.objects.get(action_type="user_mail_resend")
-    assert (entry.actor, entry.target_label, entry.additional_information) == (admin, user.label, {"mail": failed.pk})
+    assert (entry.actor, entry.target_label, entry.additional_information) == (
+        admin,
+        user.label,
+        {"mail": failed.pk},
+    )
 
     smtp.start()
     assert run_worker() == "Mail: 1 sent."
@@ -134,7 +152,10 @@ def test_a_disabled_user_gets_no_link(system, sent_mail):
     ann.is_active = False
     ann.save()
     assert sent_mail() == []
-    assert OutboxMail.objects.values_list("status", "last_error").get() == ("failed", "The user is disabled.")
+    assert OutboxMail.objects.values_list("status", "last_error").get() == (
+        "failed",
+        "The user is disabled.",
+    )
 
 
 def test_the_outbox_is_not_in_the_django_admin():

@@ -44,7 +44,9 @@ def test_v2_refuses_a_user_name_that_is_another_users_email(client, admin, admin
 @pytest.fixture
 def shadow(system) -> User:
     """A v2 user whose user name looks like an e-mail nobody has yet."""
-    return services.create_named_user(system, username="Shadow@Example.com", password=SHADOW_PASSWORD)
+    return services.create_named_user(
+        system, username="Shadow@Example.com", password=SHADOW_PASSWORD
+    )
 
 
 @pytest.mark.parametrize("body", [b"{bad", b'{"password": "x"}'])
@@ -67,21 +69,31 @@ def test_v2_refuses_a_user_name_that_differs_only_in_case(client, admin, admin_t
     assert db_state() == before
 
 
-@pytest.mark.parametrize("email", ["shadow@example.com", "SHADOW@EXAMPLE.COM", "Shadow@Example.com"])
+@pytest.mark.parametrize(
+    "email", ["shadow@example.com", "SHADOW@EXAMPLE.COM", "Shadow@Example.com"]
+)
 def test_v1_refuses_an_email_that_is_another_users_name(v1, shadow, refused, email):
     refused(
-        lambda: v1.post("user/add", email=email, access_level="user"), 409, "User (shadow@example.com) already exists."
+        lambda: v1.post("user/add", email=email, access_level="user"),
+        409,
+        "User (shadow@example.com) already exists.",
     )
 
 
 def test_the_add_user_page_refuses_it_with_a_form_error(admin, shadow):
     staff = signed_in(admin, checked_now=True)
     response = staff.post(
-        reverse("user_add"), {"email": "SHADOW@example.com", "access_level": "user", "send_welcome_mail": "on"}
+        reverse("user_add"),
+        {"email": "SHADOW@example.com", "access_level": "user", "send_welcome_mail": "on"},
     )
     assert response.status_code == 400
-    assert response.context["form"].errors == {"email": ["User (shadow@example.com) already exists."]}
-    assert list(User.objects.order_by("pk").values_list("username", flat=True)) == ["admin", "Shadow@Example.com"]
+    assert response.context["form"].errors == {
+        "email": ["User (shadow@example.com) already exists."]
+    }
+    assert list(User.objects.order_by("pk").values_list("username", flat=True)) == [
+        "admin",
+        "Shadow@Example.com",
+    ]
 
 
 def test_the_django_admin_add_refuses_it(admin, shadow):
@@ -89,19 +101,25 @@ def test_the_django_admin_add_refuses_it(admin, shadow):
     url = reverse("admin:users_user_add")
     response = staff.post(url, {"email": "shadow@EXAMPLE.com", "access_level": "admin", "note": ""})
     assert (response.status_code, response.url) == (302, url)
-    assert [str(m) for m in get_messages(response.wsgi_request)] == ["User (shadow@example.com) already exists."]
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "User (shadow@example.com) already exists."
+    ]
     assert User.objects.count() == 2
-    assert not AuditEntry.objects.filter(action_type="user_add", target_label="shadow@example.com").exists()
+    assert not AuditEntry.objects.filter(
+        action_type="user_add", target_label="shadow@example.com"
+    ).exists()
 
 
 def test_a_user_name_equal_to_its_own_email_is_fine(v1):
     """v1 adds use the e-mail as the user name: that is one user, not two."""
-    response = v1.post("user/add", email="Solo@Example.com", access_level="user", send_welcome_mail="false")
+    response = v1.post(
+        "user/add", email="Solo@Example.com", access_level="user", send_welcome_mail="false"
+    )
     assert response.status_code == 200
     assert User.objects.filter(username="solo@example.com", email="solo@example.com").count() == 1
 
 
-# --- the audit log by id ---------------------------------------------------------------------------------------
+# --- the audit log by id --------------------------------------------------------------------------
 
 
 def test_audit_entries_keep_the_target_and_actor_ids(v1, admin, make_user):
@@ -120,7 +138,9 @@ def test_a_users_page_shows_their_history_by_id_not_by_label(admin, make_user, s
     """A user named like the admin's e-mail from before names were checked: their entries carry
     the same label, and must not show on the admin's page (nor the admin's on theirs)."""
     ann = make_user("ann@example.com")
-    legacy = User.objects.create_user(username="admin@example.com", password=SHADOW_PASSWORD)  # no e-mail
+    legacy = User.objects.create_user(
+        username="admin@example.com", password=SHADOW_PASSWORD
+    )  # no e-mail
     services.set_note(Actor(user=legacy), ann, "by the look-alike")
     services.set_note(Actor(user=admin), ann, "by the admin")
     services.set_summary_email(system, legacy, False)
@@ -130,10 +150,19 @@ def test_a_users_page_shows_their_history_by_id_not_by_label(admin, make_user, s
     def history(user: User) -> list[tuple[str, int | None, int | None]]:
         response = staff.get(reverse("user_detail", args=[user.pk]))
         assert response.status_code == 200
-        return [(entry.action_type, entry.actor_id, entry.target_id) for entry in response.context["audit_entries"]]
+        return [
+            (entry.action_type, entry.actor_id, entry.target_id)
+            for entry in response.context["audit_entries"]
+        ]
 
-    assert history(admin) == [("user_summary_email_disable", None, admin.pk), ("user_note_add", admin.pk, ann.pk)]
-    assert history(legacy) == [("user_summary_email_disable", None, legacy.pk), ("user_note_add", legacy.pk, ann.pk)]
+    assert history(admin) == [
+        ("user_summary_email_disable", None, admin.pk),
+        ("user_note_add", admin.pk, ann.pk),
+    ]
+    assert history(legacy) == [
+        ("user_summary_email_disable", None, legacy.pk),
+        ("user_note_add", legacy.pk, ann.pk),
+    ]
     assert history(ann) == [
         ("user_note_add", admin.pk, ann.pk),
         ("user_note_add", legacy.pk, ann.pk),
@@ -151,7 +180,7 @@ def test_a_users_page_history_is_the_newest_ten_of_both_kinds(admin, make_user, 
     assert ids == list(AuditEntry.objects.order_by("-id").values_list("pk", flat=True)[:10])
 
 
-# --- migration 0003 links existing entries to their users ------------------------------------------------------
+# --- migration 0003 links existing entries to their users -----------------------------------------
 
 BEFORE = [("users", "0002_page_indexes")]
 AFTER = [("users", "0003_session_generation_audit_target")]
@@ -175,7 +204,9 @@ def test_migration_links_existing_entries_unless_the_label_is_shared():
         executor = MigrationExecutor(connection)
         executor.migrate(AFTER)
         new = executor.loader.project_state(AFTER).apps
-        links = dict(new.get_model("users", "AuditEntry").objects.values_list("message", "target_id"))
+        links = dict(
+            new.get_model("users", "AuditEntry").objects.values_list("message", "target_id")
+        )
         assert links == {
             "ann@example.com": ann.pk,
             "bob": bob.pk,

@@ -58,10 +58,15 @@ def test_v1_parameters_are_in_the_query_or_the_form_body(schema):
     assert form["required"] == ["email", "access_level"]
     assert form["properties"]["access_level"]["enum"] == ["admin", "user"]
     listing = schema["paths"]["/api/v1/users/list"]["get"]
-    assert {p["name"]: p["in"] for p in listing["parameters"]} == {"limit": "query", "cursor": "query"}
+    assert {p["name"]: p["in"] for p in listing["parameters"]} == {
+        "limit": "query",
+        "cursor": "query",
+    }
     note_delete = schema["paths"]["/api/v1/user/note/delete"]["delete"]
     assert [p["name"] for p in note_delete["parameters"]] == ["email"]
-    user = schema["paths"]["/api/v1/user/get"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    user = schema["paths"]["/api/v1/user/get"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["schema"]
     assert "managed_flocks" in user["properties"]["user"]["required"]
 
 
@@ -87,7 +92,9 @@ def test_docs_page_uses_local_files_under_the_csp(client):
         if url.startswith("/static/"):
             assert finders.find(url.removeprefix("/static/")), url
     assert "<script>" not in html  # the start-up script is a file
-    script = client.get(re.search(r'<script src="([^"]*\?script[^"]*)"', html).group(1).replace("&amp;", "&"))
+    script = client.get(
+        re.search(r'<script src="([^"]*\?script[^"]*)"', html).group(1).replace("&amp;", "&")
+    )
     assert script.status_code == 200 and b"SwaggerUIBundle" in script.content
     csp = response["Content-Security-Policy"]
     assert "'sha256-" in csp and "unsafe-inline" not in csp and "script-src 'self';" in csp + ";"
@@ -111,4 +118,6 @@ def test_swagger_ui_renders_without_csp_violations(live_server, schema, monkeypa
         finally:
             browser.close()
     assert operations == sum(len(methods) for methods in schema["paths"].values())
-    assert [text for text in console if "Content Security Policy" in text or "Refused" in text] == []
+    assert [
+        text for text in console if "Content Security Policy" in text or "Refused" in text
+    ] == []

@@ -28,7 +28,9 @@ def history(admin, make_user, system):
     services.set_active(system, ann, False)
     flock = flock_services.create_flock(system, "Cape Town")
     flock_services.assign_user(system, ann, [flock], "watcher")
-    old = AuditEntry.objects.create(action_type="user_add", message="Ancient history", target_label="old@example.com")
+    old = AuditEntry.objects.create(
+        action_type="user_add", message="Ancient history", target_label="old@example.com"
+    )
     AuditEntry.objects.filter(pk=old.pk).update(timestamp=datetime(2020, 1, 2, 12, tzinfo=UTC))
     return flock
 
@@ -45,7 +47,10 @@ def test_audit_log_newest_first(admin, history):
     assert "Assigned ann@example.com to flock Cape Town as watcher" in response.content.decode()
     assert response.context["form"].fields["action_type"].choices == [
         ("", "Any action"),
-        *((action, action) for action in ("flock_create", "user_add", "user_assign_to_flock", "user_disable")),
+        *(
+            (action, action)
+            for action in ("flock_create", "user_add", "user_assign_to_flock", "user_disable")
+        ),
     ]
 
 
@@ -53,7 +58,10 @@ def test_audit_log_newest_first(admin, history):
     ("params", "expected"),
     [
         ({"action_type": "user_disable"}, ["Disabled user ann@example.com"]),
-        ({"user": "ANN@example.com", "action_type": "user_add"}, ["Added user ann@example.com with access level user"]),
+        (
+            {"user": "ANN@example.com", "action_type": "user_add"},
+            ["Added user ann@example.com with access level user"],
+        ),
         ({"q": "ancient"}, ["Ancient history"]),
         ({"start": "2020-01-01", "end": "2020-01-02"}, ["Ancient history"]),
         ({"end": "2020-01-01"}, []),
@@ -95,16 +103,24 @@ def test_audit_log_paginates_with_cursors(admin, system, django_assert_num_queri
 
 
 def test_csv_download_of_the_filtered_view(admin, history):
-    response = signed_in(admin).get(reverse("audit_download", args=["csv"]), {"user": "ann@example.com"})
+    response = signed_in(admin).get(
+        reverse("audit_download", args=["csv"]), {"user": "ann@example.com"}
+    )
     assert response.status_code == 200 and response["Content-Type"] == "text/csv"
     assert response["Content-Disposition"] == 'attachment; filename="audit-log.csv"'
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert [row["action_type"] for row in rows] == ["user_assign_to_flock", "user_disable", "user_add"]
+    assert [row["action_type"] for row in rows] == [
+        "user_assign_to_flock",
+        "user_disable",
+        "user_add",
+    ]
     assert rows[0]["flock_id"] == history.flock_id and rows[0]["user"] == "tests"
 
 
 def test_json_download_of_the_filtered_view(admin, history):
-    response = signed_in(admin).get(reverse("audit_download", args=["json"]), {"action_type": "flock_create"})
+    response = signed_in(admin).get(
+        reverse("audit_download", args=["json"]), {"action_type": "flock_create"}
+    )
     assert response["Content-Type"] == "application/json"
     [entry] = json.loads(b"".join(response.streaming_content))
     assert entry["message"] == "Created flock Cape Town" and entry["flock_id"] == history.flock_id
@@ -132,7 +148,9 @@ def test_org_settings_count_and_switch(admin, make_user, system):
     response = client.get(reverse("org_settings"))
     assert response.context["without_factor"] == 2  # admin and bob
     assert "<strong>2</strong> active users have no second factor" in response.content.decode()
-    assert client.post(reverse("org_settings"), {"globally_enforce_2fa": "on"}).url == reverse("org_settings")
+    assert client.post(reverse("org_settings"), {"globally_enforce_2fa": "on"}).url == reverse(
+        "org_settings"
+    )
     assert OrgSetting.load().globally_enforce_2fa
     assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_enable").count() == 1
     # Enforcement now holds the admin too: without a factor they would be sent to enrol.
@@ -142,7 +160,10 @@ def test_org_settings_count_and_switch(admin, make_user, system):
     response = client.post(reverse("org_settings"), {})
     assert response.url == f"{reverse('reauth')}?next={reverse('org_settings')}"
     assert OrgSetting.load().globally_enforce_2fa
-    client.post(reverse("reauth"), {"action": "password", "password": PASSWORD, "next": reverse("org_settings")})
+    client.post(
+        reverse("reauth"),
+        {"action": "password", "password": PASSWORD, "next": reverse("org_settings")},
+    )
     client.post(reverse("org_settings"), {})
     assert not OrgSetting.load().globally_enforce_2fa
     assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_disable").count() == 1
@@ -150,14 +171,19 @@ def test_org_settings_count_and_switch(admin, make_user, system):
 
 def test_org_settings_refuse_users(make_user):
     user = make_user("ann@example.com")
-    assert signed_in(user).post(reverse("org_settings"), {"globally_enforce_2fa": "on"}).status_code == 403
+    assert (
+        signed_in(user).post(reverse("org_settings"), {"globally_enforce_2fa": "on"}).status_code
+        == 403
+    )
     assert not OrgSetting.load().globally_enforce_2fa
     assert not Flock.objects.exclude(pk="flock:default").exists()
 
 
 def test_csv_cells_never_start_a_formula(admin, system):
     flock_services.create_flock(system, '=HYPERLINK("http://evil")')
-    AuditEntry.objects.create(action_type="user_add", message="-2+3", target_label="=cmd@example.com")
+    AuditEntry.objects.create(
+        action_type="user_add", message="-2+3", target_label="=cmd@example.com"
+    )
     response = signed_in(admin).get(reverse("audit_download", args=["csv"]))
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert (rows[0]["message"], rows[0]["target"]) == ("'-2+3", "'=cmd@example.com")

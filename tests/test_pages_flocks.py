@@ -79,14 +79,24 @@ def test_admin_creates_renames_notes_and_deletes(admin):
     assert b"Delete flock" in client.get(reverse("flock_delete", args=[flock.flock_id])).content
     assert client.post(reverse("flock_delete", args=[flock.flock_id])).url == reverse("flock_list")
     assert not Flock.objects.filter(pk=flock.pk).exists()
-    actions = list(AuditEntry.objects.filter(flock_id=flock.flock_id).values_list("action_type", flat=True))
-    assert actions == ["flock_delete", "flock_note_remove", "flock_note_add", "flock_rename", "flock_create"]
+    actions = list(
+        AuditEntry.objects.filter(flock_id=flock.flock_id).values_list("action_type", flat=True)
+    )
+    assert actions == [
+        "flock_delete",
+        "flock_note_remove",
+        "flock_note_add",
+        "flock_rename",
+        "flock_create",
+    ]
 
 
 def test_bad_names_are_shown_next_to_the_field(admin, flock):
     client = signed_in(admin)
     response = client.post(reverse("flock_add"), {"name": "   "})
-    assert response.status_code == 400 and response.context["form"].errors["name"] == ["Flock name cannot be empty."]
+    assert response.status_code == 400 and response.context["form"].errors["name"] == [
+        "Flock name cannot be empty."
+    ]
     response = client.post(reverse("flock_rename", args=[flock.flock_id]), {"name": "x" * 101})
     assert response.status_code == 400 and response.context["rename_form"].errors["name"]
     flock.refresh_from_db()
@@ -112,12 +122,16 @@ def test_admin_adds_changes_and_removes_members(admin, flock, watcher, outsider)
     assert roles(flock) == {"watcher@example.com": "manager"}
     response = client.post(url, {"email": "nobody@example.com", "role": "watcher"})
     assert response.status_code == 400
-    assert response.context["member_form"].errors["__all__"] == ["User (nobody@example.com) does not exist."]
+    assert response.context["member_form"].errors["__all__"] == [
+        "User (nobody@example.com) does not exist."
+    ]
 
 
 def test_flock_page_shows_managers_and_watchers(admin, flock, manager, watcher):
     body = signed_in(admin).get(reverse("flock_detail", args=[flock.flock_id])).content.decode()
-    assert "manager@example.com" in body and "watcher@example.com" in body and "Add a member" in body
+    assert (
+        "manager@example.com" in body and "watcher@example.com" in body and "Add a member" in body
+    )
 
 
 def test_manager_renames_notes_and_manages_watchers(manager, watcher, outsider, flock):
@@ -127,7 +141,8 @@ def test_manager_renames_notes_and_manages_watchers(manager, watcher, outsider, 
     client.post(reverse("flock_rename", args=[flock.flock_id]), {"name": "Cape Town North"})
     client.post(reverse("flock_note", args=[flock.flock_id]), {"note": "by the manager"})
     client.post(
-        reverse("flock_member_add", args=[flock.flock_id]), {"email": "outsider@example.com", "role": "manager"}
+        reverse("flock_member_add", args=[flock.flock_id]),
+        {"email": "outsider@example.com", "role": "manager"},
     )
     client.post(reverse("flock_member_remove", args=[flock.flock_id, watcher.pk]))
     flock.refresh_from_db()
@@ -140,10 +155,17 @@ def test_manager_cannot_touch_managers_or_delete(manager, make_user, flock):
     FlockMembership.objects.create(user=other, flock=flock, role="manager")
     client = signed_in(manager)
     before = AuditEntry.objects.count()
-    response = client.post(reverse("flock_member_add", args=[flock.flock_id]), {"email": "other@example.com"})
+    response = client.post(
+        reverse("flock_member_add", args=[flock.flock_id]), {"email": "other@example.com"}
+    )
     assert response.status_code == 400
-    assert response.context["member_form"].errors["email"] == ["other@example.com is a manager of this flock."]
-    assert client.post(reverse("flock_member_remove", args=[flock.flock_id, other.pk])).status_code == 403
+    assert response.context["member_form"].errors["email"] == [
+        "other@example.com is a manager of this flock."
+    ]
+    assert (
+        client.post(reverse("flock_member_remove", args=[flock.flock_id, other.pk])).status_code
+        == 403
+    )
     assert client.post(reverse("flock_delete", args=[flock.flock_id])).status_code == 403
     assert client.post(reverse("flock_add"), {"name": "mine"}).status_code == 403
     assert roles(flock) == {"manager@example.com": "manager", "other@example.com": "manager"}
@@ -197,4 +219,7 @@ def test_outsiders_and_visitors_cannot_see_a_flock(client, outsider, flock):
     assert_sent_to_login(client.get(url), url)
     assert_sent_to_login(client.get(reverse("flock_list")), reverse("flock_list"))
     assert signed_in(outsider).get(reverse("flock_add")).status_code == 403
-    assert signed_in(outsider).get(reverse("flock_detail", args=["flock:" + "0" * 32])).status_code == 404
+    assert (
+        signed_in(outsider).get(reverse("flock_detail", args=["flock:" + "0" * 32])).status_code
+        == 404
+    )

@@ -39,7 +39,9 @@ def test_admin_pages_refuse_users_and_send_visitors_to_login(client, ann, name):
 
 
 @pytest.mark.parametrize(("name", "data"), ADMIN_ONLY_USER_POST)
-def test_forged_admin_actions_by_a_user_are_refused_and_change_nothing(client, ann, bob, name, data):
+def test_forged_admin_actions_by_a_user_are_refused_and_change_nothing(
+    client, ann, bob, name, data
+):
     TOTPDevice.objects.create(user=bob, name="app", confirmed=True)
     FlockMembership.objects.create(user=bob, flock_id="flock:default", role="watcher")
     before = AuditEntry.objects.count()
@@ -51,7 +53,10 @@ def test_forged_admin_actions_by_a_user_are_refused_and_change_nothing(client, a
     assert AuditEntry.objects.count() == before
     bob.refresh_from_db()
     assert bob.is_active and bob.note == "" and not bob.is_admin
-    assert TOTPDevice.objects.filter(user=bob).exists() and FlockMembership.objects.filter(user=bob).exists()
+    assert (
+        TOTPDevice.objects.filter(user=bob).exists()
+        and FlockMembership.objects.filter(user=bob).exists()
+    )
 
 
 def test_users_see_only_their_own_profile(ann, bob):
@@ -63,7 +68,10 @@ def test_users_see_only_their_own_profile(ann, bob):
     assert "night shift" not in body  # the note is the admins' own remark
     assert client.get(reverse("user_detail", args=[bob.pk])).status_code == 403
     assert client.get(reverse("user_detail", args=[99999])).status_code == 403
-    assert client.post(reverse("user_summary_email", args=[bob.pk]), {"enabled": "0"}).status_code == 403
+    assert (
+        client.post(reverse("user_summary_email", args=[bob.pk]), {"enabled": "0"}).status_code
+        == 403
+    )
     assert client.post(reverse("token_create", args=[bob.pk])).status_code == 403
     assert client.post(reverse("token_revoke", args=[bob.pk])).status_code == 403
     bob.refresh_from_db()
@@ -93,13 +101,19 @@ def test_forms_carry_csrf_tokens(ann, admin):
     assert body.count("<form") == body.count("csrfmiddlewaretoken")
 
 
-def test_profile_costs_the_same_queries_however_many_flocks_and_keys(rechecked_admin, ann, django_assert_num_queries):
+def test_profile_costs_the_same_queries_however_many_flocks_and_keys(
+    rechecked_admin, ann, django_assert_num_queries
+):
     url = reverse("user_detail", args=[ann.pk])
     with CaptureQueriesContext(connection) as bare:
         rechecked_admin.get(url)
     for n in range(5):
-        FlockMembership.objects.create(user=ann, flock=Flock.objects.create(name=f"F{n}"), role="watcher")
-        WebAuthnCredential.objects.create(user=ann, name=f"Key {n}", credential_id=f"k{n}", public_key=b"x")
+        FlockMembership.objects.create(
+            user=ann, flock=Flock.objects.create(name=f"F{n}"), role="watcher"
+        )
+        WebAuthnCredential.objects.create(
+            user=ann, name=f"Key {n}", credential_id=f"k{n}", public_key=b"x"
+        )
     with django_assert_num_queries(len(bare)):
         body = rechecked_admin.get(url).content.decode()
     assert "F4" in body and "Key 4" in body

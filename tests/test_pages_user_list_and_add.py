@@ -48,7 +48,9 @@ def test_users_list_filters(rechecked_admin, admin, ann, bob, system):
     services.issue_api_token(system, ann)
 
     def names(**params):
-        return [u.username for u in rechecked_admin.get(reverse("user_list"), params).context["page"]]
+        return [
+            u.username for u in rechecked_admin.get(reverse("user_list"), params).context["page"]
+        ]
 
     assert names(two_factor="none") == ["admin"]
     assert names(two_factor="totp") == ["ann"]
@@ -66,7 +68,9 @@ def test_users_list_rejects_bad_filter_values(rechecked_admin):
     assert "two_factor" in response.context["form"].errors
 
 
-def test_users_list_paginates_in_constant_queries(rechecked_admin, make_user, django_assert_num_queries):
+def test_users_list_paginates_in_constant_queries(
+    rechecked_admin, make_user, django_assert_num_queries
+):
     for n in range(60):
         user = make_user(f"u{n:02}@example.com")
         FlockMembership.objects.create(user=user, flock_id="flock:default", role="watcher")
@@ -97,13 +101,21 @@ def test_add_user_sends_welcome_mail(rechecked_admin, sent_mail):
     assert "Added new@example.com. A welcome mail is queued." in response.content.decode()
     assert user.must_enroll_2fa and user.note == "hi"
     assert [m.to for m in sent_mail()] == [["new@example.com"]]
-    assert AuditEntry.objects.filter(action_type="user_add", target_label="new@example.com").exists()
+    assert AuditEntry.objects.filter(
+        action_type="user_add", target_label="new@example.com"
+    ).exists()
 
 
 def test_add_user_shows_service_errors_next_to_the_field(rechecked_admin, ann):
-    response = rechecked_admin.post(reverse("user_add"), {"email": "ann@example.com", "access_level": "admin"})
+    response = rechecked_admin.post(
+        reverse("user_add"), {"email": "ann@example.com", "access_level": "admin"}
+    )
     assert response.status_code == 400
     assert response.context["form"].errors == {"email": ["User (ann@example.com) already exists."]}
-    response = rechecked_admin.post(reverse("user_add"), {"email": "not-an-email", "access_level": "user"})
-    assert response.context["form"].errors == {"email": ["Invalid email address in email: 'not-an-email'"]}
+    response = rechecked_admin.post(
+        reverse("user_add"), {"email": "not-an-email", "access_level": "user"}
+    )
+    assert response.context["form"].errors == {
+        "email": ["Invalid email address in email: 'not-an-email'"]
+    }
     assert User.objects.count() == 2

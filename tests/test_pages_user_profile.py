@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 def test_profile_shows_everything_to_admins(rechecked_admin, ann, system):
     services.set_note(system, ann, "night shift")  # an entry for "Recent activity"
-    WebAuthnCredential.objects.create(user=ann, name="Blue YubiKey", credential_id="k1", public_key=b"x")
+    WebAuthnCredential.objects.create(
+        user=ann, name="Blue YubiKey", credential_id="k1", public_key=b"x"
+    )
     flock = Flock.objects.create(name="Cape Town")
     FlockMembership.objects.create(user=ann, flock=flock, role="manager")
     response = rechecked_admin.get(reverse("user_detail", args=[ann.pk]))
@@ -42,7 +44,9 @@ def test_note_edit_and_remove(rechecked_admin, ann):
     rechecked_admin.post(url, {"remove": "1"})
     ann.refresh_from_db()
     assert ann.note == ""
-    assert list(AuditEntry.objects.filter(target_label=ann.label).values_list("action_type", flat=True)[:2]) == [
+    assert list(
+        AuditEntry.objects.filter(target_label=ann.label).values_list("action_type", flat=True)[:2]
+    ) == [
         "user_note_remove",
         "user_note_add",
     ]
@@ -67,7 +71,9 @@ def test_access_level_and_the_last_admin(rechecked_admin, admin, ann):
     assert "Cannot demote the last active admin." in response.content.decode()
     admin.refresh_from_db()
     assert admin.is_admin
-    response = rechecked_admin.post(reverse("user_access_level", args=[ann.pk]), {"access_level": "root"})
+    response = rechecked_admin.post(
+        reverse("user_access_level", args=[ann.pk]), {"access_level": "root"}
+    )
     assert response.status_code == 400 and response.context["access_form"].errors["access_level"]
 
 
@@ -79,7 +85,9 @@ def test_disable_and_enable(rechecked_admin, admin, ann):
     rechecked_admin.post(url, {"active": "1"})
     ann.refresh_from_db()
     assert ann.is_active
-    response = rechecked_admin.post(reverse("user_active", args=[admin.pk]), {"active": "0"}, follow=True)
+    response = rechecked_admin.post(
+        reverse("user_active", args=[admin.pk]), {"active": "0"}, follow=True
+    )
     assert "Cannot disable the last active admin." in response.content.decode()
 
 
@@ -108,11 +116,15 @@ def test_reset_totp_confirms_first(rechecked_admin, ann):
     assert TOTPDevice.objects.filter(user=ann).exists()
     rechecked_admin.post(url)
     assert not TOTPDevice.objects.filter(user=ann).exists()
-    assert AuditEntry.objects.filter(action_type="user_2fa_disable", target_label=ann.label).exists()
+    assert AuditEntry.objects.filter(
+        action_type="user_2fa_disable", target_label=ann.label
+    ).exists()
 
 
 def test_reset_webauthn_lists_keys_by_name(rechecked_admin, ann):
-    WebAuthnCredential.objects.create(user=ann, name="Blue YubiKey", credential_id="k1", public_key=b"x")
+    WebAuthnCredential.objects.create(
+        user=ann, name="Blue YubiKey", credential_id="k1", public_key=b"x"
+    )
     WebAuthnCredential.objects.create(user=ann, name="Laptop", credential_id="k2", public_key=b"x")
     url = reverse("user_reset_webauthn", args=[ann.pk])
     body = rechecked_admin.get(url).content.decode()
@@ -134,15 +146,21 @@ def test_summary_email_toggle(rechecked_admin, ann):
 def test_assign_and_unassign_several_flocks(rechecked_admin, ann):
     north, south = Flock.objects.create(name="North"), Flock.objects.create(name="South")
     response = rechecked_admin.post(
-        reverse("user_flocks_assign", args=[ann.pk]), {"flocks": [north.flock_id, south.flock_id], "role": "watcher"}
+        reverse("user_flocks_assign", args=[ann.pk]),
+        {"flocks": [north.flock_id, south.flock_id], "role": "watcher"},
     )
     assert response.status_code == 302
     assert set(FlockMembership.objects.filter(user=ann).values_list("flock__name", "role")) == {
         ("North", "watcher"),
         ("South", "watcher"),
     }
-    rechecked_admin.post(reverse("user_flocks_assign", args=[ann.pk]), {"flocks": [north.flock_id], "role": "manager"})
-    rechecked_admin.post(reverse("user_flocks_unassign", args=[ann.pk]), {"flocks": [north.flock_id, south.flock_id]})
+    rechecked_admin.post(
+        reverse("user_flocks_assign", args=[ann.pk]),
+        {"flocks": [north.flock_id], "role": "manager"},
+    )
+    rechecked_admin.post(
+        reverse("user_flocks_unassign", args=[ann.pk]), {"flocks": [north.flock_id, south.flock_id]}
+    )
     assert not FlockMembership.objects.filter(user=ann).exists()
     assert AuditEntry.objects.filter(action_type="user_unassign_from_flock").count() == 2
 
@@ -150,7 +168,8 @@ def test_assign_and_unassign_several_flocks(rechecked_admin, ann):
 def test_assign_to_unknown_flock_changes_nothing(rechecked_admin, ann):
     north = Flock.objects.create(name="North")
     response = rechecked_admin.post(
-        reverse("user_flocks_assign", args=[ann.pk]), {"flocks": [north.flock_id, "flock:nope"], "role": "watcher"}
+        reverse("user_flocks_assign", args=[ann.pk]),
+        {"flocks": [north.flock_id, "flock:nope"], "role": "watcher"},
     )
     assert response.status_code == 400
     assert response.context["assign_form"].errors["flocks"]
@@ -195,10 +214,15 @@ def test_api_token_create_shown_once_and_revoke(ann):
     assert ann.api_token_index is None
 
 
-def test_admins_see_and_revoke_tokens_but_cannot_create_them_for_others(rechecked_admin, admin, ann, system):
+def test_admins_see_and_revoke_tokens_but_cannot_create_them_for_others(
+    rechecked_admin, admin, ann, system
+):
     services.issue_api_token(system, ann)
     assert b"Revoke token" in rechecked_admin.get(reverse("user_detail", args=[ann.pk])).content
-    assert signed_in(admin, checked_now=True).post(reverse("token_create", args=[ann.pk])).status_code == 403
+    assert (
+        signed_in(admin, checked_now=True).post(reverse("token_create", args=[ann.pk])).status_code
+        == 403
+    )
     rechecked_admin.post(reverse("token_revoke", args=[ann.pk]))
     ann.refresh_from_db()
     assert not ann.api_token_hash

@@ -18,7 +18,9 @@ from users.models import AuditEntry
 
 pytestmark = [
     LIVE_DB,
-    pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL leg only"),
+    pytest.mark.skipif(
+        not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL leg only"
+    ),
 ]
 LIMIT = 5
 
@@ -64,15 +66,29 @@ def test_audit_entries_carry_the_client_address(portal_behind_proxies, admin_tok
     assert AuditEntry.objects.get(action_type="user_note_add").user_ip == "127.0.0.50"
 
 
-def test_bad_tokens_cost_only_their_sender_and_forged_headers_move_nothing(portal_behind_proxies, admin_token):
+def test_bad_tokens_cost_only_their_sender_and_forged_headers_move_nothing(
+    portal_behind_proxies, admin_token
+):
     ping = f"{portal_behind_proxies}/api/v1/ping"
     mallory, alice = client_at("127.0.0.51"), client_at("127.0.0.52")
     for attempt in range(LIMIT):
-        forged = {"X-Canary-Auth-Token": f"bad-token-{attempt}", "X-Forwarded-For": f"9.9.9.{attempt}"}
+        forged = {
+            "X-Canary-Auth-Token": f"bad-token-{attempt}",
+            "X-Forwarded-For": f"9.9.9.{attempt}",
+        }
         assert mallory.get(ping, headers=forged, timeout=30).status_code == 401
-    again = mallory.get(ping, headers={"X-Canary-Auth-Token": "bad", "X-Forwarded-For": "8.8.8.8"}, timeout=30)
+    again = mallory.get(
+        ping, headers={"X-Canary-Auth-Token": "bad", "X-Forwarded-For": "8.8.8.8"}, timeout=30
+    )
     assert again.status_code == 429 and again.headers["Retry-After"]
     # a right token is never refused for what others sent from the same address
-    assert mallory.get(ping, headers={"X-Canary-Auth-Token": admin_token}, timeout=30).status_code == 200
-    assert alice.get(ping, headers={"X-Canary-Auth-Token": admin_token}, timeout=30).status_code == 200
-    assert {entry.user_ip for entry in AuditEntry.objects.filter(action_type="api_auth_failed")} == {"127.0.0.51"}
+    assert (
+        mallory.get(ping, headers={"X-Canary-Auth-Token": admin_token}, timeout=30).status_code
+        == 200
+    )
+    assert (
+        alice.get(ping, headers={"X-Canary-Auth-Token": admin_token}, timeout=30).status_code == 200
+    )
+    assert {
+        entry.user_ip for entry in AuditEntry.objects.filter(action_type="api_auth_failed")
+    } == {"127.0.0.51"}

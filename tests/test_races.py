@@ -54,14 +54,27 @@ def _v1(base: str, token: str, endpoint: str, **data: str) -> Callable[[], reque
 
 
 def test_fifty_v1_creates_of_one_user_make_exactly_one(server, admin_token):
-    add = _v1(server, admin_token, "user/add", email="racer@example.com", access_level="user", note="first")
+    add = _v1(
+        server,
+        admin_token,
+        "user/add",
+        email="racer@example.com",
+        access_level="user",
+        note="first",
+    )
     responses = race([add] * RACERS)
     assert Counter(r.status_code for r in responses) == {200: 1, 409: RACERS - 1}
     for response in responses:
         if response.status_code == 409:
-            assert response.json() == {"result": "error", "message": "User (racer@example.com) already exists."}
+            assert response.json() == {
+                "result": "error",
+                "message": "User (racer@example.com) already exists.",
+            }
     assert User.objects.filter(email="racer@example.com").count() == 1
-    assert AuditEntry.objects.filter(action_type="user_add", target_label="racer@example.com").count() == 1
+    assert (
+        AuditEntry.objects.filter(action_type="user_add", target_label="racer@example.com").count()
+        == 1
+    )
 
 
 def test_fifty_v2_creates_of_one_user_make_exactly_one(server, admin_token):
@@ -75,13 +88,16 @@ def test_fifty_v2_creates_of_one_user_make_exactly_one(server, admin_token):
 
     responses = race([create] * RACERS)
     assert Counter(r.status_code for r in responses) == {200: 1, 403: RACERS - 1}
-    assert [r.json() for r in responses if r.status_code == 403] == [{"user_exists": True}] * (RACERS - 1)
+    assert [r.json() for r in responses if r.status_code == 403] == [{"user_exists": True}] * (
+        RACERS - 1
+    )
     assert User.objects.filter(username="racer").count() == 1
     assert AuditEntry.objects.filter(action_type="user_add", target_label="racer").count() == 1
 
 
 def test_creates_of_one_name_as_email_and_as_user_name_make_exactly_one(server, admin_token):
-    """Half the racers add dup@example.com by e-mail (v1), half create the user name Dup@Example.com (v2)."""
+    """Half the racers add dup@example.com by e-mail (v1), half create the user name Dup@Example.com
+    (v2)."""
     add = _v1(server, admin_token, "user/add", email="dup@example.com", access_level="user")
 
     def create() -> requests.Response:
@@ -93,7 +109,9 @@ def test_creates_of_one_name_as_email_and_as_user_name_make_exactly_one(server, 
         )
 
     responses = race([add, create] * (RACERS // 2))
-    assert [r.status_code for r in responses].count(200) == 1, [r.text[:200] for r in responses if r.status_code != 200]
+    assert [r.status_code for r in responses].count(200) == 1, [
+        r.text[:200] for r in responses if r.status_code != 200
+    ]
     for response in responses[0::2]:
         if response.status_code != 200:
             assert (response.status_code, response.json()) == (
@@ -103,7 +121,12 @@ def test_creates_of_one_name_as_email_and_as_user_name_make_exactly_one(server, 
     for response in responses[1::2]:
         if response.status_code != 200:
             assert (response.status_code, response.json()) == (403, {"user_exists": True})
-    assert User.objects.filter(Q(username__iexact="dup@example.com") | Q(email="dup@example.com")).count() == 1
+    assert (
+        User.objects.filter(
+            Q(username__iexact="dup@example.com") | Q(email="dup@example.com")
+        ).count()
+        == 1
+    )
     assert AuditEntry.objects.filter(action_type="user_add").count() == 1
 
 
@@ -128,11 +151,17 @@ def test_concurrent_assign_and_unassign_leave_a_consistent_state(server, admin_t
             )
         )
     responses = race(calls)
-    assert {r.status_code for r in responses} == {200}, [r.text[:500] for r in responses if r.status_code != 200]
-    memberships = list(FlockMembership.objects.filter(user__email="member@example.com").values("flock_id", "role"))
+    assert {r.status_code for r in responses} == {200}, [
+        r.text[:500] for r in responses if r.status_code != 200
+    ]
+    memberships = list(
+        FlockMembership.objects.filter(user__email="member@example.com").values("flock_id", "role")
+    )
     assert len(memberships) == len({m["flock_id"] for m in memberships}) <= 3  # one role per flock
     # Every successful call wrote its audit entries (one per flock), nothing more.
-    audited = AuditEntry.objects.filter(action_type__in=["user_assign_to_flock", "user_unassign_from_flock"])
+    audited = AuditEntry.objects.filter(
+        action_type__in=["user_assign_to_flock", "user_unassign_from_flock"]
+    )
     assert audited.count() == len(calls) * len(flocks)
     # What the API reports is what the rows say.
     user = requests.get(
@@ -142,12 +171,18 @@ def test_concurrent_assign_and_unassign_leave_a_consistent_state(server, admin_t
         timeout=60,
     ).json()["user"]
     rows = {m["flock_id"]: m["role"] for m in memberships}
-    assert user["managed_flocks"] == sorted(f for f, role in rows.items() if role == FlockRole.MANAGER)
-    assert user["watched_flocks"] == sorted(f for f, role in rows.items() if role == FlockRole.WATCHER)
+    assert user["managed_flocks"] == sorted(
+        f for f, role in rows.items() if role == FlockRole.MANAGER
+    )
+    assert user["watched_flocks"] == sorted(
+        f for f, role in rows.items() if role == FlockRole.WATCHER
+    )
 
 
 @pytest.mark.parametrize("endpoint", ["user/edit/access_level", "user/disable", "user/remove"])
-def test_two_admins_turning_on_each_other_never_leave_no_admin(server, admin, system, make_user, endpoint):
+def test_two_admins_turning_on_each_other_never_leave_no_admin(
+    server, admin, system, make_user, endpoint
+):
     """The only two admins demote (disable, remove) each other at the same moment, ten times."""
     other = make_user("other-admin@example.com", access_level=AccessLevel.ADMIN)
     tokens = {user.email: services.issue_api_token(system, user) for user in (admin, other)}
@@ -162,7 +197,8 @@ def test_two_admins_turning_on_each_other_never_leave_no_admin(server, admin, sy
         )
         statuses = sorted(r.status_code for r in responses)
         outcomes[tuple(statuses)] += 1
-        # One wins; the other is refused: as the last admin (409) or as no longer an admin (401/403).
+        # One wins; the other is refused: as the last admin (409) or as no longer an admin
+        # (401/403).
         assert statuses[0] == 200 and statuses[1] in (401, 403, 409), [r.text for r in responses]
         assert User.objects.filter(is_active=True, access_level=AccessLevel.ADMIN).count() == 1
         _restore(admin, other, system)
@@ -184,7 +220,7 @@ def _restore(admin: User, other: User, system) -> None:
         )
 
 
-# --- a password change in flight against an admin's change (F3) ----------------------------------------------
+# --- a password change in flight against an admin's change (F3) -----------------------------------
 #
 # bcrypt at cost 14 keeps the new password hashing for about a second; the admin's change starts
 # HEAD_START seconds later and commits long before. The credential write must not carry the
@@ -196,7 +232,10 @@ HEAD_START = 0.3
 
 @pytest.fixture(scope="module")
 def slow_server(django_db_setup, django_db_blocker) -> str:
-    with django_db_blocker.unblock(), gunicorn(workers=2, threads=4, PORTAL_BCRYPT_ROUNDS=SLOW_BCRYPT_ROUNDS) as url:
+    with (
+        django_db_blocker.unblock(),
+        gunicorn(workers=2, threads=4, PORTAL_BCRYPT_ROUNDS=SLOW_BCRYPT_ROUNDS) as url,
+    ):
         yield url
 
 
@@ -206,7 +245,11 @@ def _signed_in(base: str, user: User) -> requests.Session:
     browser.get(f"{base}/login/", timeout=60)
     response = browser.post(
         f"{base}/login/",
-        data={"login": user.username, "password": PASSWORD, "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        data={
+            "login": user.username,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+        },
         allow_redirects=False,
         timeout=60,
     )
@@ -214,19 +257,26 @@ def _signed_in(base: str, user: User) -> requests.Session:
     return browser
 
 
-def _page_password_change(base: str, user: User, browser: requests.Session) -> Callable[[], requests.Response]:
+def _page_password_change(
+    base: str, user: User, browser: requests.Session
+) -> Callable[[], requests.Response]:
     data = {
         "new_password1": NEW_PASSWORD,
         "new_password2": NEW_PASSWORD,
         "csrfmiddlewaretoken": browser.cookies["csrftoken"],
     }
-    return lambda: browser.post(f"{base}/account/security/password/", data=data, allow_redirects=False, timeout=60)
+    return lambda: browser.post(
+        f"{base}/account/security/password/", data=data, allow_redirects=False, timeout=60
+    )
 
 
 def _reset_link_password_change(base: str, user: User) -> Callable[[], requests.Response]:
-    """Django's reset-link page, opened from the mailed link (which moves the token into the session)."""
+    """Django's reset-link page, opened from the mailed link (which moves the token into the
+    session)."""
     browser = requests.Session()
-    link = mail.set_password_link(User.objects.get(pk=user.pk))  # as now stored: the token covers last_login
+    link = mail.set_password_link(
+        User.objects.get(pk=user.pk)
+    )  # as now stored: the token covers last_login
     form = browser.get(base + urlsplit(link).path, timeout=60)
     assert form.status_code == 200 and "new_password1" in form.text, form.text[:500]
     data = {
@@ -257,7 +307,11 @@ def _after(delay: float, call: Callable[[], requests.Response]) -> Callable[[], 
 
 
 def _history(user: User) -> list[str]:
-    return list(AuditEntry.objects.filter(target_label=user.label).order_by("id").values_list("action_type", flat=True))
+    return list(
+        AuditEntry.objects.filter(target_label=user.label)
+        .order_by("id")
+        .values_list("action_type", flat=True)
+    )
 
 
 PASSWORD_CHANGED = {
@@ -283,7 +337,9 @@ def test_a_password_change_in_flight_never_undoes_an_admins_change(
     else:
         change = _v2_password_change(slow_server, victim, system)
     extra = {"access_level": "user"} if endpoint == "user/edit/access_level" else {}
-    admin_call = _after(HEAD_START, _v1(slow_server, admin_token, endpoint, email=victim.email, **extra))
+    admin_call = _after(
+        HEAD_START, _v1(slow_server, admin_token, endpoint, email=victim.email, **extra)
+    )
     changed, done = race([change, admin_call])
     assert done.status_code == 200, done.text
     expected_admin_entry = {
@@ -295,7 +351,10 @@ def test_a_password_change_in_flight_never_undoes_an_admins_change(
         # The change found no row to write: refused on its face, nothing written, nothing audited.
         assert not User.objects.filter(pk=victim.pk).exists()
         if face in ("page", "link"):
-            assert changed.status_code == 200 and "User (victim@example.com) does not exist." in changed.text
+            assert (
+                changed.status_code == 200
+                and "User (victim@example.com) does not exist." in changed.text
+            )
         else:
             assert (changed.status_code, changed.json()) == (403, {"user_exists": False})
         assert _history(victim)[-1:] == [expected_admin_entry]
@@ -316,11 +375,18 @@ def test_a_password_change_in_flight_never_undoes_an_admins_change(
         # The disable ended every session, the one the password was changed from too: enabling
         # the victim again brings none back.
         assert _v1(slow_server, admin_token, "user/enable", email=victim.email)().status_code == 200
-        response = browser.get(f"{slow_server}/account/security/", allow_redirects=False, timeout=60)
-        assert (response.status_code, response.headers["Location"]) == (302, "/login/?next=/account/security/")
+        response = browser.get(
+            f"{slow_server}/account/security/", allow_redirects=False, timeout=60
+        )
+        assert (response.status_code, response.headers["Location"]) == (
+            302,
+            "/login/?next=/account/security/",
+        )
 
 
-def test_an_admin_hand_over_during_a_password_change_keeps_an_admin(slow_server, admin, admin_token, make_user):
+def test_an_admin_hand_over_during_a_password_change_keeps_an_admin(
+    slow_server, admin, admin_token, make_user
+):
     """The only admin promotes mgr and steps down while mgr's password change is hashing."""
     mgr = make_user("mgr@example.com")
     mgr.set_password(PASSWORD)
@@ -329,14 +395,29 @@ def test_an_admin_hand_over_during_a_password_change_keeps_an_admin(slow_server,
 
     def hand_over() -> list[requests.Response]:
         time.sleep(HEAD_START)
-        promote = _v1(slow_server, admin_token, "user/edit/access_level", email=mgr.email, access_level="admin")()
-        step_down = _v1(slow_server, admin_token, "user/edit/access_level", email=admin.email, access_level="user")()
+        promote = _v1(
+            slow_server,
+            admin_token,
+            "user/edit/access_level",
+            email=mgr.email,
+            access_level="admin",
+        )()
+        step_down = _v1(
+            slow_server,
+            admin_token,
+            "user/edit/access_level",
+            email=admin.email,
+            access_level="user",
+        )()
         return [promote, step_down]
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         changing, handing = pool.submit(change), pool.submit(hand_over)
         changed, (promote, step_down) = changing.result(), handing.result()
-    assert (promote.status_code, step_down.status_code) == (200, 200), [promote.text, step_down.text]
+    assert (promote.status_code, step_down.status_code) == (200, 200), [
+        promote.text,
+        step_down.text,
+    ]
     assert (changed.status_code, changed.headers.get("Location")) == (302, "/account/security/")
     mgr.refresh_from_db()
     admin.refresh_from_db()

@@ -53,7 +53,9 @@ def post(client: Client, url: str, data: dict | None = None, *, form_page: str =
     """POST with the CSRF token that the form's page hands out, as a browser would."""
     assert client.get(form_page or url).status_code == 200
     with TestCase.captureOnCommitCallbacks(execute=True):  # mails go out on commit
-        return client.post(url, {**(data or {}), "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+        return client.post(
+            url, {**(data or {}), "csrfmiddlewaretoken": client.cookies["csrftoken"].value}
+        )
 
 
 def reauth_url(back: str) -> str:
@@ -68,17 +70,27 @@ def confirm_with_password(client: Client, back: str) -> None:
 
 def ann_form(ann: User, **changes) -> dict:
     """The Django admin change form of ann as it is, with ``changes``."""
-    return {"access_level": ann.access_level, "note": ann.note, "is_active": "on", "summary_email_enabled": "on"} | (
-        changes
-    )
+    return {
+        "access_level": ann.access_level,
+        "note": ann.note,
+        "is_active": "on",
+        "summary_email_enabled": "on",
+    } | (changes)
 
 
 def enforcement_on(admin: User, system) -> None:
-    TOTPDevice.objects.create(user=admin, name="app", confirmed=True)  # or the admin would be sent to enrol
+    TOTPDevice.objects.create(
+        user=admin, name="app", confirmed=True
+    )  # or the admin would be sent to enrol
     services.set_global_2fa(system, True)
 
 
-NEW_ADMIN = {"email": "new@example.com", "access_level": "admin", "note": "", "send_welcome_mail": "on"}
+NEW_ADMIN = {
+    "email": "new@example.com",
+    "access_level": "admin",
+    "note": "",
+    "send_welcome_mail": "on",
+}
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,10 @@ def _granted(ann: User) -> None:
 
 def _admin_added(ann: User) -> None:
     assert User.objects.get(email="new@example.com").is_admin
-    assert AuditEntry.objects.filter(action_type="user_add", target_label="new@example.com").count() == 1
+    assert (
+        AuditEntry.objects.filter(action_type="user_add", target_label="new@example.com").count()
+        == 1
+    )
     call_command("send_queued_mail", "--once", stdout=StringIO())
     assert [message.to for message in mail.outbox] == [["new@example.com"]]
 
@@ -115,12 +130,17 @@ def _enforcement_off(ann: User) -> None:
 def _disabled(ann: User) -> None:
     ann.refresh_from_db()
     assert not ann.is_active
-    assert AuditEntry.objects.filter(action_type="user_disable", target_label=ann.label).count() == 1
+    assert (
+        AuditEntry.objects.filter(action_type="user_disable", target_label=ann.label).count() == 1
+    )
 
 
 def _removed(ann: User) -> None:
     assert not User.objects.filter(pk=ann.pk).exists()
-    assert AuditEntry.objects.filter(action_type="user_remove", target_label="ann@example.com").count() == 1
+    assert (
+        AuditEntry.objects.filter(action_type="user_remove", target_label="ann@example.com").count()
+        == 1
+    )
 
 
 def _flock_created(ann: User) -> None:
@@ -165,7 +185,11 @@ CHANGES = {
         done=_admin_added,
     ),
     "admin: enforcement off": Change(
-        url=_org_change_url, data=lambda ann: {}, back=_org_change_url, done=_enforcement_off, setup=enforcement_on
+        url=_org_change_url,
+        data=lambda ann: {},
+        back=_org_change_url,
+        done=_enforcement_off,
+        setup=enforcement_on,
     ),
     "admin: bulk disable": Change(
         url=lambda ann: reverse("admin:users_user_changelist"),
@@ -189,7 +213,9 @@ CHANGES = {
 
 
 @pytest.mark.parametrize("name", CHANGES)
-def test_a_stale_session_is_sent_to_confirm_and_changes_nothing_until_it_does(admin, ann, system, name):
+def test_a_stale_session_is_sent_to_confirm_and_changes_nothing_until_it_does(
+    admin, ann, system, name
+):
     change = CHANGES[name]
     change.setup(admin, system)
     client = browser(admin)
@@ -208,7 +234,9 @@ def test_a_stale_session_is_sent_to_confirm_and_changes_nothing_until_it_does(ad
 def test_a_check_just_inside_the_window_is_enough(admin, ann):
     client = browser(admin, checked_ago=settings.TWOFACTOR_REAUTH_SECONDS - 30)
     url = reverse("user_access_level", args=[ann.pk])
-    response = post(client, url, {"access_level": "admin"}, form_page=reverse("user_detail", args=[ann.pk]))
+    response = post(
+        client, url, {"access_level": "admin"}, form_page=reverse("user_detail", args=[ann.pk])
+    )
     assert response.url == reverse("user_detail", args=[ann.pk])
     _granted(ann)
 
@@ -216,7 +244,10 @@ def test_a_check_just_inside_the_window_is_enough(admin, ann):
 def test_demoting_adding_a_user_and_enforcing_need_no_fresh_check(admin, ann, make_user, system):
     bob = make_user("bob@example.com", access_level="admin")
     client = browser(admin)
-    url, profile = reverse("user_access_level", args=[bob.pk]), reverse("user_detail", args=[bob.pk])
+    url, profile = (
+        reverse("user_access_level", args=[bob.pk]),
+        reverse("user_detail", args=[bob.pk]),
+    )
     response = post(client, url, {"access_level": "user"}, form_page=profile)
     assert response.url == profile
     bob.refresh_from_db()
@@ -225,7 +256,9 @@ def test_demoting_adding_a_user_and_enforcing_need_no_fresh_check(admin, ann, ma
     assert response.status_code == 302
     assert not User.objects.get(email="new@example.com").is_admin
     TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
-    assert post(client, reverse("org_settings"), {"globally_enforce_2fa": "on"}).url == reverse("org_settings")
+    assert post(client, reverse("org_settings"), {"globally_enforce_2fa": "on"}).url == reverse(
+        "org_settings"
+    )
     assert OrgSetting.load().globally_enforce_2fa
     assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_enable").count() == 1
 
@@ -254,7 +287,9 @@ def test_an_admin_with_totp_confirms_with_a_code_in_the_django_admin(admin, ann)
     device = TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
     client = Client(enforce_csrf_checks=True)
     post(client, reverse("login"), {"login": "admin", "password": PASSWORD})
-    response = post(client, reverse("login_verify"), {"action": "code", "code": fresh_totp_code(device)})
+    response = post(
+        client, reverse("login_verify"), {"action": "code", "code": fresh_totp_code(device)}
+    )
     assert response.status_code == 302
     session = client.session
     session[CHECKED_AT] = time.time() - STALE
@@ -264,7 +299,9 @@ def test_an_admin_with_totp_confirms_with_a_code_in_the_django_admin(admin, ann)
     response = post(client, url, ann_form(ann, access_level="admin"))
     assert (response.status_code, response.url) == (302, reauth_url(url))
     assert db_state() == before
-    response = post(client, reauth_url(url), {"action": "code", "code": fresh_totp_code(device), "next": url})
+    response = post(
+        client, reauth_url(url), {"action": "code", "code": fresh_totp_code(device), "next": url}
+    )
     assert (response.status_code, response.url) == (302, url)
     assert post(client, url, ann_form(ann, access_level="admin")).status_code == 302
     _granted(ann)

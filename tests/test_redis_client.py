@@ -43,12 +43,20 @@ def run(cache: RedisCache) -> list:
         cache.set("f", 1, timeout=1),
     ]
     time.sleep(1.2)  # both expiries pass
-    out += [cache.get("e"), cache.get("f"), cache.delete_many(["a", "b", "d"]), cache.get_many(["a", "b", "d"])]
+    out += [
+        cache.get("e"),
+        cache.get("f"),
+        cache.delete_many(["a", "b", "d"]),
+        cache.get_many(["a", "b", "d"]),
+    ]
     return out
 
 
 def test_same_answers_as_djangos_client():
-    reusing, plain = backend(ReusingRedisClient, "test-reusing"), backend(RedisCacheClient, "test-plain")
+    reusing, plain = (
+        backend(ReusingRedisClient, "test-reusing"),
+        backend(RedisCacheClient, "test-plain"),
+    )
     try:
         assert run(reusing) == run(plain)
     finally:
@@ -58,7 +66,10 @@ def test_same_answers_as_djangos_client():
 
 def test_writes_through_one_client_are_seen_by_the_other():
     """Same keys, same server: nothing is kept on the client side that could serve a stale value."""
-    reusing, plain = backend(ReusingRedisClient, "test-shared"), backend(RedisCacheClient, "test-shared")
+    reusing, plain = (
+        backend(ReusingRedisClient, "test-shared"),
+        backend(RedisCacheClient, "test-shared"),
+    )
     try:
         reusing.set("k", "one")
         assert plain.get("k") == "one"
@@ -73,5 +84,8 @@ def test_writes_through_one_client_are_seen_by_the_other():
 def test_one_redis_object_per_pool():
     cache = backend(ReusingRedisClient, "test-pool")
     client = cache._cache.get_client()
-    assert cache._cache.get_client("any key") is client and cache._cache.get_client(write=True) is client
+    assert (
+        cache._cache.get_client("any key") is client
+        and cache._cache.get_client(write=True) is client
+    )
     assert backend(RedisCacheClient, "test-pool")._cache.get_client() is not client

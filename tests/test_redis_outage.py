@@ -41,7 +41,9 @@ def wait_for_retry() -> None:
     time.sleep(RETRY + 0.1)
 
 
-def test_api_sign_in_and_pages_work_without_redis_and_use_it_again(redis_cache, v1, ann, client, caplog, settings):
+def test_api_sign_in_and_pages_work_without_redis_and_use_it_again(
+    redis_cache, v1, ann, client, caplog, settings
+):
     assert v1.get("ping").status_code == 200
     assert redis_cache.keys("portal:*apicred*"), "a verified token is remembered in Redis"
     redis_cache.client().flushdb()
@@ -56,7 +58,9 @@ def test_api_sign_in_and_pages_work_without_redis_and_use_it_again(redis_cache, 
     assert time.monotonic() - started < 5
     assert v1.get("user/get", email="ann@example.com").status_code == 200
     assert _fallback_keys("authfail") == [], "no failure was counted"
-    assert any(caches["default"].fallback.get(key) for key in _fallback_keys("apicred")), "remembered in memory"
+    assert any(caches["default"].fallback.get(key) for key in _fallback_keys("apicred")), (
+        "remembered in memory"
+    )
 
     assert sign_in(client).status_code == 302
     assert client.get("/account/security/").status_code == 200
@@ -64,8 +68,12 @@ def test_api_sign_in_and_pages_work_without_redis_and_use_it_again(redis_cache, 
     assert client.get(f"/users/{ann.pk}/").status_code == 200
     assert client.post("/logout/").status_code == 302
     assert SESSION_KEY not in client.session
-    warnings = [r for r in caplog.records if r.name == "portal.cache" and r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "127.0.0.1" in warnings[0].getMessage() and not warnings[0].exc_info
+    warnings = [
+        r for r in caplog.records if r.name == "portal.cache" and r.levelno == logging.WARNING
+    ]
+    assert (
+        len(warnings) == 1 and "127.0.0.1" in warnings[0].getMessage() and not warnings[0].exc_info
+    )
 
     # Wrong tokens are still throttled (per process) and sign-in lock-outs still count (database).
     settings.AUTH_ADDRESS_FAILURE_LIMIT = 10

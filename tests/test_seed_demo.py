@@ -24,7 +24,9 @@ def test_seed_demo_makes_users_flocks_and_memberships():
     assert User.objects.count() == 100
     assert Flock.objects.exclude(flock_id=DEFAULT_FLOCK_ID).count() == 5
     assert "users 40/100" in output and "users 100/100" in output  # progress per batch
-    per_user = FlockMembership.objects.values("user").annotate(n=Count("id")).values_list("n", flat=True)
+    per_user = (
+        FlockMembership.objects.values("user").annotate(n=Count("id")).values_list("n", flat=True)
+    )
     assert len(per_user) == 100 and min(per_user) >= 2 and max(per_user) <= 4
     assert 2.5 <= sum(per_user) / 100 <= 3.5
     assert not FlockMembership.objects.filter(flock_id=DEFAULT_FLOCK_ID).exists()
@@ -32,7 +34,11 @@ def test_seed_demo_makes_users_flocks_and_memberships():
         assert services.clean_email(user.email) == user.email  # usable through v1
         assert services.clean_username(user.username) == user.username  # and v2
     entry = AuditEntry.objects.get(action_type="seed_demo")
-    assert entry.additional_information == {"users": 100, "flocks": 5, "memberships": FlockMembership.objects.count()}
+    assert entry.additional_information == {
+        "users": 100,
+        "flocks": 5,
+        "memberships": FlockMembership.objects.count(),
+    }
 
 
 def test_demo_users_share_one_working_password_hash():

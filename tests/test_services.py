@@ -24,12 +24,18 @@ def audit_types() -> list[str]:
     return list(AuditEntry.objects.order_by("id").values_list("action_type", flat=True))
 
 
-# --- adding users ---------------------------------------------------------------------------------------------
+# --- adding users ---------------------------------------------------------------------------------
 
 
 def test_add_user_queues_its_welcome_mail_in_its_transaction(system, sent_mail):
-    user = services.add_user(system, email=" Ann@Example.COM ", access_level="user", require_2fa=True)
-    assert (user.username, user.email, user.must_enroll_2fa) == ("ann@example.com", "ann@example.com", True)
+    user = services.add_user(
+        system, email=" Ann@Example.COM ", access_level="user", require_2fa=True
+    )
+    assert (user.username, user.email, user.must_enroll_2fa) == (
+        "ann@example.com",
+        "ann@example.com",
+        True,
+    )
     assert list(OutboxMail.objects.values_list("user", "kind", "status", "requested_by")) == [
         (user.pk, "welcome", "queued", "tests")
     ]
@@ -46,7 +52,9 @@ def test_a_rolled_back_add_queues_no_mail(system, sent_mail):
 
 
 def test_add_user_without_welcome_mail(system, sent_mail):
-    services.add_user(system, email="ann@example.com", access_level="admin", send_welcome_mail=False)
+    services.add_user(
+        system, email="ann@example.com", access_level="admin", send_welcome_mail=False
+    )
     assert not OutboxMail.objects.exists() and sent_mail() == []
 
 
@@ -74,12 +82,14 @@ def test_add_user_refusals(system, ann, email, access_level, error, message):
 
 
 def test_add_user_refuses_an_email_taken_as_a_user_name(system):
-    services.create_named_user(system, username="bob@example.com", password="a long enough password 1")
+    services.create_named_user(
+        system, username="bob@example.com", password="a long enough password 1"
+    )
     with pytest.raises(Conflict, match=r"User \(bob@example.com\) already exists\."):
         services.add_user(system, email="bob@example.com", access_level="user")
 
 
-# --- the last active admin ------------------------------------------------------------------------------------
+# --- the last active admin ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -106,7 +116,8 @@ def test_last_active_admin_is_kept(system, admin, make_user, action, verb):
 
 
 def test_refuse_if_last_active_admin_names_the_rule(system, admin, make_user):
-    """The rule alone: a plain user or one admin among two passes (and comes back locked); the last refuses."""
+    """The rule alone: a plain user or one admin among two passes (and comes back locked); the last
+    refuses."""
     plain = make_user("plain@example.com")
     with transaction.atomic():
         assert services.refuse_if_last_active_admin(plain, "remove") == plain
@@ -119,9 +130,12 @@ def test_refuse_if_last_active_admin_names_the_rule(system, admin, make_user):
 
 # Threads need committed rows. Listing the apps keeps the flush after the test from re-creating
 # content types, which would collide with the next serialized-rollback test's reload.
-@pytest.mark.django_db(transaction=True, available_apps=[app.name for app in apps.get_app_configs()])
+@pytest.mark.django_db(
+    transaction=True, available_apps=[app.name for app in apps.get_app_configs()]
+)
 def test_two_admins_demoting_each_other_at_once(system):
-    """One wins, the other is refused; neither hits a deadlock (which PostgreSQL showed in about one race in five)."""
+    """One wins, the other is refused; neither hits a deadlock (which PostgreSQL showed in about one
+    race in five)."""
 
     def demote(user: User, outcomes: dict, start: threading.Barrier) -> None:
         try:
@@ -135,7 +149,10 @@ def test_two_admins_demoting_each_other_at_once(system):
 
     for _ in range(10):
         User.objects.update(is_active=False)
-        pair = [User.objects.create_superuser(username=name, email=f"{name}@example.com") for name in ("a", "b")]
+        pair = [
+            User.objects.create_superuser(username=name, email=f"{name}@example.com")
+            for name in ("a", "b")
+        ]
         outcomes, start = {}, threading.Barrier(2)
         threads = [threading.Thread(target=demote, args=(user, outcomes, start)) for user in pair]
         for thread in threads:
@@ -155,7 +172,7 @@ def test_disabled_or_plain_users_are_not_protected(system, admin, make_user):
     assert not User.objects.filter(email="da@example.com").exists()
 
 
-# --- other user rules -----------------------------------------------------------------------------------------
+# --- other user rules -----------------------------------------------------------------------------
 
 
 def test_set_active_switches_the_summary_email(system, ann):
@@ -192,7 +209,9 @@ def test_reset_password_queues_a_mail_sent_by_the_worker(system, ann, sent_mail)
 
 
 def test_reset_password_needs_an_email(system):
-    user = services.create_named_user(system, username="noemail", password="a long enough password 1")
+    user = services.create_named_user(
+        system, username="noemail", password="a long enough password 1"
+    )
     with pytest.raises(InvalidInput, match=r"User \(noemail\) has no email address\."):
         services.reset_password(system, user)
 
@@ -225,7 +244,7 @@ def test_api_token_is_stored_only_as_a_hash(system, ann):
     assert not bcrypt_check(token, ann.api_token_hash)
 
 
-# --- flocks ---------------------------------------------------------------------------------------------------
+# --- flocks ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -258,14 +277,19 @@ def test_split_list():
 
 
 def test_get_flocks_is_all_or_nothing(flock):
-    assert flocks.get_flocks([flock.flock_id, DEFAULT_FLOCK_ID]) == [flock, Flock.objects.get(pk=DEFAULT_FLOCK_ID)]
+    assert flocks.get_flocks([flock.flock_id, DEFAULT_FLOCK_ID]) == [
+        flock,
+        Flock.objects.get(pk=DEFAULT_FLOCK_ID),
+    ]
     with pytest.raises(NotFound, match=r"^Flock does not exist\.$"):
         flocks.get_flocks([DEFAULT_FLOCK_ID, "flock:nope"])
 
 
 def test_users_by_email_dedupes_and_names_the_first_unknown(ann, make_user):
     bob = make_user("bob@example.com")
-    assert flocks.users_by_email(["BOB@example.com", "ann@example.com", "bob@example.com"], "emails") == [bob, ann]
+    assert flocks.users_by_email(
+        ["BOB@example.com", "ann@example.com", "bob@example.com"], "emails"
+    ) == [bob, ann]
     with pytest.raises(NotFound, match=r"^User \(x@example.com\) does not exist\.$"):
         flocks.users_by_email(["ann@example.com", "x@example.com", "y@example.com"], "emails")
 
@@ -287,7 +311,9 @@ def test_one_role_per_flock(system, ann, flock):
     flocks.assign_user(system, ann, [flock], FlockRole.WATCHER)
     flocks.assign_user(system, ann, [flock], FlockRole.MANAGER)
     assert list(FlockMembership.objects.values_list("role", flat=True)) == ["manager"]
-    flocks.unassign_user(system, ann, [flock], FlockRole.WATCHER)  # not a watcher: nothing to remove
+    flocks.unassign_user(
+        system, ann, [flock], FlockRole.WATCHER
+    )  # not a watcher: nothing to remove
     assert FlockMembership.objects.count() == 1
     flocks.unassign_user(system, ann, [flock], FlockRole.MANAGER)
     assert FlockMembership.objects.count() == 0
@@ -305,6 +331,8 @@ def test_set_flock_members_replaces_one_role_only(system, ann, make_user, flock)
 
 
 def test_deleting_a_flock_takes_its_memberships(system, ann, flock):
-    flocks.assign_user(system, ann, [flock, Flock.objects.get(pk=DEFAULT_FLOCK_ID)], FlockRole.WATCHER)
+    flocks.assign_user(
+        system, ann, [flock, Flock.objects.get(pk=DEFAULT_FLOCK_ID)], FlockRole.WATCHER
+    )
     flocks.delete_flock(system, flock)
     assert list(FlockMembership.objects.values_list("flock_id", flat=True)) == [DEFAULT_FLOCK_ID]

@@ -35,7 +35,9 @@ def session_of(login: str, password: str = PASSWORD, device: TOTPDevice | None =
     response = browser.post("/login/", {"login": login, "password": password})
     if device is not None:
         assert response.url == "/login/verify/"
-        response = browser.post("/login/verify/", {"action": "code", "code": fresh_totp_code(device)})
+        response = browser.post(
+            "/login/verify/", {"action": "code", "code": fresh_totp_code(device)}
+        )
     assert (response.status_code, response.url) == (302, "/")
     assert browser.get(SECURITY).status_code == 200
     return browser
@@ -55,8 +57,14 @@ def ok(response, msg: str | None = None) -> None:
 def test_disable_then_enable_brings_no_old_session_back(settings, v1, ann, engine):
     settings.SESSION_ENGINE = engine
     a = session_of("ann@example.com")
-    ok(v1.post("user/disable", email="ann@example.com"), "User (ann@example.com) successfully disabled.")
-    ok(v1.post("user/enable", email="ann@example.com"), "User (ann@example.com) successfully enabled.")
+    ok(
+        v1.post("user/disable", email="ann@example.com"),
+        "User (ann@example.com) successfully disabled.",
+    )
+    ok(
+        v1.post("user/enable", email="ann@example.com"),
+        "User (ann@example.com) successfully enabled.",
+    )
     if engine == CACHED_DB:  # the cached copy is still there, signed in: the row refuses it
         assert a.session[SESSION_KEY] == str(ann.pk)
     assert_signed_out(a)
@@ -70,12 +78,17 @@ def test_disable_from_the_page_ends_the_sessions_too(admin, ann):
         response = staff.post(reverse("user_active", args=[ann.pk]), {"active": active})
         assert (response.status_code, response.url) == (302, reverse("user_detail", args=[ann.pk]))
     assert_signed_out(a)
-    assert staff.get(reverse("user_detail", args=[ann.pk])).status_code == 200  # the admin's own session stays
+    assert (
+        staff.get(reverse("user_detail", args=[ann.pk])).status_code == 200
+    )  # the admin's own session stays
 
 
 def test_enabling_an_enabled_user_ends_nothing(v1, ann):
     a = session_of("ann@example.com")
-    ok(v1.post("user/enable", email="ann@example.com"), "User (ann@example.com) successfully enabled.")
+    ok(
+        v1.post("user/enable", email="ann@example.com"),
+        "User (ann@example.com) successfully enabled.",
+    )
     assert a.get(SECURITY).status_code == 200
 
 
@@ -83,8 +96,8 @@ FACTORS_RESET_MAIL = """Hello ann@example.com,
 
 An administrator reset the second factors of your portal account, removing {removed}.
 
-You were signed out everywhere. Sign in at http://testserver/login/ with your password and set up a second \
-factor again.
+You were signed out everywhere. Sign in at http://testserver/login/ with your password \
+and set up a second factor again.
 
 If you did not ask for this, tell your administrators at once.
 """
@@ -105,13 +118,22 @@ def test_an_admin_factor_reset_ends_every_session_and_tells_the_user(
     settings, v1, ann, ann_totp, endpoint, msg, removed, sent_mail
 ):
     settings.PORTAL_BASE_URL = "http://testserver"
-    WebAuthnCredential.objects.create(user=ann, name="Blue & <Red>", credential_id="c", public_key=b"k")
-    a, b = session_of("ann@example.com", device=ann_totp), session_of("ann@example.com", device=ann_totp)
+    WebAuthnCredential.objects.create(
+        user=ann, name="Blue & <Red>", credential_id="c", public_key=b"k"
+    )
+    a, b = (
+        session_of("ann@example.com", device=ann_totp),
+        session_of("ann@example.com", device=ann_totp),
+    )
     ok(v1.post(endpoint, email="ann@example.com"), msg)
     assert_signed_out(a)
     assert_signed_out(b)
     assert [(m.to, m.subject, m.body) for m in sent_mail()] == [
-        (["ann@example.com"], "Your portal second factors were reset", FACTORS_RESET_MAIL.format(removed=removed))
+        (
+            ["ann@example.com"],
+            "Your portal second factors were reset",
+            FACTORS_RESET_MAIL.format(removed=removed),
+        )
     ]
 
 
@@ -144,7 +166,10 @@ def test_an_admin_reset_of_nothing_still_ends_sessions_but_sends_no_mail(v1, ann
 
 
 def test_removing_your_own_factor_keeps_your_session(ann, ann_totp, sent_mail):
-    a, b = session_of("ann@example.com", device=ann_totp), session_of("ann@example.com", device=ann_totp)
+    a, b = (
+        session_of("ann@example.com", device=ann_totp),
+        session_of("ann@example.com", device=ann_totp),
+    )
     with TestCase.captureOnCommitCallbacks(execute=True):
         response = a.post("/account/security/totp/remove/")
     assert (response.status_code, response.url) == (302, SECURITY)
@@ -156,7 +181,9 @@ def test_removing_your_own_factor_keeps_your_session(ann, ann_totp, sent_mail):
 
 def test_your_own_password_change_keeps_this_session_and_ends_the_others(ann):
     a, b = session_of("ann@example.com"), session_of("ann@example.com")
-    response = a.post(SECURITY + "password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    response = a.post(
+        SECURITY + "password/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
     assert (response.status_code, response.url) == (302, SECURITY)
     assert a.get(SECURITY).status_code == 200
     assert_signed_out(b)
@@ -165,11 +192,18 @@ def test_your_own_password_change_keeps_this_session_and_ends_the_others(ann):
 
 def test_a_reset_mail_ends_nothing_the_new_password_ends_everything(v1, client, ann, sent_mail):
     a = session_of("ann@example.com")
-    ok(v1.post("user/password/reset", email="ann@example.com"), "Password reset email sent to ann@example.com")
+    ok(
+        v1.post("user/password/reset", email="ann@example.com"),
+        "Password reset email sent to ann@example.com",
+    )
     assert a.get(SECURITY).status_code == 200  # only a mail was sent
-    link = urlparse(re.search(r"https?://\S+/accounts/reset/\S+/", sent_mail()[0].body).group(0)).path
+    link = urlparse(
+        re.search(r"https?://\S+/accounts/reset/\S+/", sent_mail()[0].body).group(0)
+    ).path
     form_path = client.get(link, follow=True).redirect_chain[-1][0]
-    response = client.post(form_path, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    response = client.post(
+        form_path, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
     assert (response.status_code, response.url) == (302, "/accounts/reset/done/")
     assert_signed_out(a)
     session_of("ann@example.com", NEW_PASSWORD)
@@ -191,7 +225,10 @@ def test_a_password_only_session_ends_when_the_user_sets_up_a_factor(ann, settin
 
 def test_replacing_the_app_ends_the_other_sessions_too(ann, ann_totp, settings):
     settings.OTP_TOTP_THROTTLE_FACTOR = 0
-    other, owner = session_of("ann@example.com", device=ann_totp), session_of("ann@example.com", device=ann_totp)
+    other, owner = (
+        session_of("ann@example.com", device=ann_totp),
+        session_of("ann@example.com", device=ann_totp),
+    )
     owner.get(SECURITY + "totp/")
     device = TOTPDevice.objects.get(user=ann, confirmed=False)
     assert owner.post(SECURITY + "totp/", {"code": fresh_totp_code(device)}).status_code == 302

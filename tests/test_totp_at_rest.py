@@ -1,4 +1,5 @@
-"""TOTP secrets are encrypted at rest: enrolment, sign-in, the data migration, key rotation, tampering."""
+"""TOTP secrets are encrypted at rest: enrolment, sign-in, the data migration, key rotation,
+tampering."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def stored_key(device: TOTPDevice) -> str:
 
 
 def code_from(secret: bytes, steps_ahead: int = 0) -> str:
-    """What an authenticator app holding ``secret`` shows (computed apart from the portal's model)."""
+    """What an authenticator app holding ``secret`` shows (computed apart from the
+    portal's model)."""
     totp = TOTP(secret)
     totp.time = time.time() + steps_ahead * 30
     return f"{totp.token():06d}"
@@ -66,12 +68,15 @@ def assert_refused(client: Client, response) -> None:
 
 
 def enrol_from_page(user: User) -> tuple[bytes, EncryptedTOTPDevice]:
-    """Enrol the way a person does: read the secret off the setup page, confirm with the app's code."""
+    """Enrol the way a person does: read the secret off the setup page, confirm with the
+    app's code."""
     client = Client()
     assert client.post("/login/", {"login": user.username, "password": PASSWORD}).status_code == 302
     page = client.get("/account/security/totp/")
     assert page.status_code == 200
-    typed = page.content.decode().split('data-testid="totp-secret">')[1].split("<")[0].replace(" ", "")
+    typed = (
+        page.content.decode().split('data-testid="totp-secret">')[1].split("<")[0].replace(" ", "")
+    )
     secret = b32decode(typed + "=" * (-len(typed) % 8))
     response = client.post("/account/security/totp/", {"code": code_from(secret)})
     assert (response.status_code, response.url) == (302, "/account/security/recovery-codes/")
@@ -91,7 +96,8 @@ def test_the_stored_key_is_ciphertext_and_enrolment_and_sign_in_work(ann):
 
     client, response = sign_in_with_code("ann@example.com", code_from(secret, steps_ahead=1))
     assert_signed_in(client, response, ann)
-    # django-otp remembers the device by the proxy's persistent id, and its middleware loads it again.
+    # django-otp remembers the device by the proxy's persistent id, and its middleware loads it
+    # again.
     assert client.session[DEVICE_ID_SESSION_KEY] == f"users.encryptedtotpdevice/{device.pk}"
     page = client.get("/account/security/")
     assert page.status_code == 200 and page.wsgi_request.user.otp_device == device
@@ -108,7 +114,9 @@ def test_each_save_of_a_clear_key_seals_it_with_a_fresh_nonce(ann, bob):
 def test_migration_encrypts_clear_hex_keys_and_reverses(ann):
     device = EncryptedTOTPDevice.objects.create(user=ann, name="app", confirmed=True)
     secret = device.bin_key
-    TOTPDevice.objects.filter(pk=device.pk).update(key=secret.hex())  # a row from before the migration
+    TOTPDevice.objects.filter(pk=device.pk).update(
+        key=secret.hex()
+    )  # a row from before the migration
 
     client, response = sign_in_with_code("ann", code_from(secret))
     assert_refused(client, response)  # a key in clear is not trusted
@@ -140,7 +148,8 @@ def test_reencrypt_command_after_a_secret_key_change(ann, bob, settings):
 
     call_command("reencrypt_totp_keys", stdout=(out := io.StringIO()))
     assert out.getvalue() == (
-        "Re-encrypted 2 authenticator-app secret(s); 0 were already under the current key; 0 could not be decrypted.\n"
+        "Re-encrypted 2 authenticator-app secret(s); 0 were already under the current key; 0 "
+        "could not be decrypted.\n"
     )
     assert stored_key(device) not in (old_key, secret.hex())
     entry = AuditEntry.objects.get(action_type="totp_keys_reencrypt")
@@ -182,7 +191,10 @@ def test_a_ciphertext_moved_to_another_users_device_does_not_verify(ann, bob, ca
     with caplog.at_level(logging.WARNING, logger="users.twofactor.totp_device"):
         client, response = sign_in_with_code(bob.username, code_from(secret))
     assert_refused(client, response)
-    assert f"TOTP device {bob_device.pk} of user {bob.pk}: the stored key cannot be decrypted" in caplog.text
+    assert (
+        f"TOTP device {bob_device.pk} of user {bob.pk}: the stored key cannot be decrypted"
+        in caplog.text
+    )
     assert secret.hex() not in caplog.text and stored_key(ann_device) not in caplog.text
 
     client, response = sign_in_with_code("ann", code_from(secret))
@@ -201,7 +213,8 @@ def test_a_tampered_ciphertext_verifies_nothing_and_breaks_no_page(ann):
         TOTPDevice.objects.filter(pk=device.pk).update(key=bad)
         client, response = sign_in_with_code("ann", code_from(secret))
         assert_refused(client, response)
-        axes_reset()  # each refusal counts towards the sign-in lock-out; this test is not about that
+        # each refusal counts towards the sign-in lock-out; this test is not about that
+        axes_reset()
     # A signed-in user whose stored key is damaged still gets their Security page.
     TOTPDevice.objects.filter(pk=device.pk).update(key=key)
     client, response = sign_in_with_code("ann", code_from(secret))

@@ -1,4 +1,5 @@
-"""Enforcement (org-wide or per user), the admin reset through v1, and the Django admin's factor check."""
+"""Enforcement (org-wide or per user), the admin reset through v1, and the Django admin's factor
+check."""
 
 from __future__ import annotations
 
@@ -27,7 +28,11 @@ def enrol(client: Client, user: User) -> TOTPDevice:
 def test_org_enforcement_sends_users_without_a_factor_to_enrol(client, ann, system):
     services.set_global_2fa(system, True)
     assert sign_in(client, "ann").status_code == 302
-    for path in ("/django-admin/", "/account/security/password/", "/account/security/recovery-codes/new/"):
+    for path in (
+        "/django-admin/",
+        "/account/security/password/",
+        "/account/security/recovery-codes/new/",
+    ):
         assert client.get(path).url == "/account/security/", path
     page = client.get("/account/security/")
     assert page.status_code == 200 and "Two-factor sign-in is required" in page.content.decode()
@@ -64,7 +69,9 @@ def test_enforced_user_cannot_remove_their_last_factor(client, ann, system):
 
 def test_admin_reset_through_v1_then_enrol_again(ann, admin, v1, system):
     services.set_global_2fa(system, True)
-    TOTPDevice.objects.create(user=admin, confirmed=True)  # under enforcement the admin's token needs a factor
+    TOTPDevice.objects.create(
+        user=admin, confirmed=True
+    )  # under enforcement the admin's token needs a factor
     TOTPDevice.objects.create(user=ann, confirmed=True)
     assert v1.post("user/2fa/disable", email="ann@example.com").json() == {
         "msg": "Successfully disabled two-factor authentication for user ann@example.com",
@@ -72,7 +79,9 @@ def test_admin_reset_through_v1_then_enrol_again(ann, admin, v1, system):
     }
     assert not TOTPDevice.objects.filter(user=ann).exists()
     browser = Client()
-    assert sign_in(browser, "ann").url == "/account/security/"  # no factor left: password, then enrolment
+    assert (
+        sign_in(browser, "ann").url == "/account/security/"
+    )  # no factor left: password, then enrolment
     assert browser.get("/account/security/password/").url == "/account/security/"
     enrol(browser, ann)
     assert TOTPDevice.objects.filter(user=ann, confirmed=True).count() == 1
@@ -90,15 +99,22 @@ def test_django_admin_needs_a_verified_factor_when_the_admin_has_one(client, adm
     assert response.status_code == 302 and response.url.startswith("/django-admin/login/")
     response = client.get(response.url)
     assert response.url == "/account/reauth/?next=/django-admin/"
-    client.post(response.url, {"action": "password", "password": PASSWORD, "next": "/django-admin/"})
+    client.post(
+        response.url, {"action": "password", "password": PASSWORD, "next": "/django-admin/"}
+    )
     assert client.get("/django-admin/").status_code == 302  # a password is not a second factor
-    client.post("/account/reauth/", {"action": "code", "code": fresh_totp_code(device), "next": "/django-admin/"})
+    client.post(
+        "/account/reauth/",
+        {"action": "code", "code": fresh_totp_code(device), "next": "/django-admin/"},
+    )
     assert client.get("/django-admin/").status_code == 200
 
 
 def test_django_admin_login_goes_to_the_portal_login(client, ann):
     assert client.get("/django-admin/").url == "/django-admin/login/?next=/django-admin/"
-    assert client.get("/django-admin/login/?next=/django-admin/").url == "/login/?next=/django-admin/"
+    assert (
+        client.get("/django-admin/login/?next=/django-admin/").url == "/login/?next=/django-admin/"
+    )
     sign_in(client, "ann")
     assert client.get("/django-admin/login/?next=/django-admin/").status_code == 403
 

@@ -1,4 +1,5 @@
-"""Enrolment on the Security page: TOTP with a QR code, recovery codes, removal behind a fresh check."""
+"""Enrolment on the Security page: TOTP with a QR code, recovery codes, removal behind a fresh
+check."""
 
 from __future__ import annotations
 
@@ -63,7 +64,10 @@ def test_first_enrolment_confirms_and_shows_recovery_codes_once(ann_client, ann,
     device = enrol_totp(ann_client)
     assert device.confirmed
     response = ann_client.get("/account/security/recovery-codes/")
-    codes = [line.split("</code>")[0] for line in response.content.decode().split('<code class="secret">')[1:]]
+    codes = [
+        line.split("</code>")[0]
+        for line in response.content.decode().split('<code class="secret">')[1:]
+    ]
     assert len(codes) == 10
     assert ann_client.get("/account/security/recovery-codes/").url == "/account/security/"
     assert StaticDevice.objects.get(user=ann).token_set.count() == 10
@@ -78,11 +82,15 @@ def test_re_enrolment_replaces_the_old_app_only_when_confirmed(ann_client, ann, 
     old = enrol_totp(ann_client)
     ann_client.get("/account/security/totp/")
     new = TOTPDevice.objects.get(user=ann, confirmed=False)
-    assert TOTPDevice.objects.filter(user=ann, confirmed=True).get() == old  # still the one that counts
+    assert (
+        TOTPDevice.objects.filter(user=ann, confirmed=True).get() == old
+    )  # still the one that counts
     ann_client.post("/account/security/totp/", {"code": "123"})
     assert TOTPDevice.objects.filter(user=ann, confirmed=True).get() == old
     ann_client.post("/account/security/totp/", {"code": fresh_totp_code(new)})
-    assert list(TOTPDevice.objects.filter(user=ann)) == [TOTPDevice.objects.get(pk=new.pk, confirmed=True)]
+    assert list(TOTPDevice.objects.filter(user=ann)) == [
+        TOTPDevice.objects.get(pk=new.pk, confirmed=True)
+    ]
     assert StaticDevice.objects.get(user=ann).token_set.count() == 10  # codes kept, not regenerated
 
 
@@ -98,7 +106,12 @@ def test_removal_asks_for_a_fresh_check_first(ann_client, ann, settings):
     page = ann_client.get(response.url)
     assert page.status_code == 200 and "Confirm with password" in page.content.decode()
     back = ann_client.post(
-        response.url, {"action": "code", "code": fresh_totp_code(device), "next": "/account/security/totp/remove/"}
+        response.url,
+        {
+            "action": "code",
+            "code": fresh_totp_code(device),
+            "next": "/account/security/totp/remove/",
+        },
     )
     assert back.url == "/account/security/totp/remove/"
     assert ann_client.post("/account/security/totp/remove/").url == "/account/security/"
@@ -119,7 +132,9 @@ def test_password_change_ends_other_sessions(ann_client, ann):
     other = Client()
     other.post("/login/", {"login": "ann", "password": PASSWORD})
     assert other.get("/account/security/").status_code == 200
-    response = ann_client.post("/account/security/password/", {"new_password1": "x", "new_password2": "x"})
+    response = ann_client.post(
+        "/account/security/password/", {"new_password1": "x", "new_password2": "x"}
+    )
     assert response.status_code == 200 and "too short" in response.content.decode()
     response = ann_client.post(
         "/account/security/password/",
@@ -136,7 +151,10 @@ def test_recovery_codes_can_be_regenerated(ann_client, ann, settings):
     enrol_totp(ann_client)
     ann_client.get("/account/security/recovery-codes/")
     before = set(StaticDevice.objects.get(user=ann).token_set.values_list("token", flat=True))
-    assert ann_client.post("/account/security/recovery-codes/new/").url == "/account/security/recovery-codes/"
+    assert (
+        ann_client.post("/account/security/recovery-codes/new/").url
+        == "/account/security/recovery-codes/"
+    )
     after = set(StaticDevice.objects.get(user=ann).token_set.values_list("token", flat=True))
     assert len(after) == 10 and not before & after
 
@@ -148,7 +166,9 @@ def test_reset_2fa_command_removes_factors_and_lockout(ann, settings, client):
     assert client.post("/login/", {"login": "ann", "password": PASSWORD}).status_code == 429
     call_command("reset_2fa", "ann@example.com")
     assert not TOTPDevice.objects.filter(user=ann).exists()
-    assert AuditEntry.objects.filter(action_type="user_2fa_disable", actor_label="manage.py reset_2fa").exists()
+    assert AuditEntry.objects.filter(
+        action_type="user_2fa_disable", actor_label="manage.py reset_2fa"
+    ).exists()
     response = client.post("/login/", {"login": "ann", "password": PASSWORD})
     assert response.status_code == 302 and response.url == "/"
     with pytest.raises(CommandError, match="No user"):

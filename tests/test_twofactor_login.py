@@ -77,7 +77,10 @@ def test_totp_user_is_not_signed_in_until_the_code(client, ann, ann_totp):
     assert response.status_code == 302 and response.url == "/account/security/"
     assert client.session[SESSION_KEY] == str(ann.pk)
     assert client.session["twofactor_verified"] == "totp"
-    assert AuditEntry.objects.get(action_type="user_login").message == "ann@example.com signed in (password and totp)"
+    assert (
+        AuditEntry.objects.get(action_type="user_login").message
+        == "ann@example.com signed in (password and totp)"
+    )
 
 
 def test_wrong_and_replayed_codes_are_refused(client, ann, ann_totp, settings):
@@ -203,4 +206,6 @@ def test_stored_failed_attempts_hold_no_codes_or_passwords(client, ann, ann_totp
     sign_in(client, "ann")
     client.post("/login/verify/", {"action": "code", "code": "13572468"})
     post_data = "".join(AccessAttempt.objects.values_list("post_data", flat=True))
-    assert "secret guess" not in post_data and "13572468" not in post_data and "ann" not in post_data
+    assert (
+        "secret guess" not in post_data and "13572468" not in post_data and "ann" not in post_data
+    )

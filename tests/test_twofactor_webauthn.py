@@ -53,7 +53,9 @@ def start_key_sign_in(client: Client) -> bytes:
 def test_register_a_key_and_get_recovery_codes(ann_client, ann):
     device = SoftWebauthnDevice()
     response = register(ann_client, device)
-    assert response.status_code == 200 and response.json() == {"redirect": "/account/security/recovery-codes/"}
+    assert response.status_code == 200 and response.json() == {
+        "redirect": "/account/security/recovery-codes/"
+    }
     key = WebAuthnCredential.objects.get(user=ann)
     assert key.name == "Blue key" and key.sign_count == 0 and key.transports == ["usb"]
     assert AuditEntry.objects.filter(action_type="user_webauthn_add").exists()
@@ -71,7 +73,9 @@ def test_registration_from_the_wrong_origin_or_rp_is_refused(ann_client, ann):
     options = json.loads(ann_client.post("/account/security/keys/options/").content)
     options["rp"]["id"] = "evil.example"
     credential = attestation(SoftWebauthnDevice(), json.dumps(options))
-    response = post_json(ann_client, "/account/security/keys/", {"name": "k", "credential": credential})
+    response = post_json(
+        ann_client, "/account/security/keys/", {"name": "k", "credential": credential}
+    )
     assert response.status_code == 400
     assert not WebAuthnCredential.objects.exists()
 
@@ -79,11 +83,17 @@ def test_registration_from_the_wrong_origin_or_rp_is_refused(ann_client, ann):
 def test_registration_without_a_name_or_challenge_is_refused(ann_client):
     device = SoftWebauthnDevice()
     response = register(ann_client, device, name="  ")
-    assert response.status_code == 400 and response.json() == {"error": "Give the key a name, e.g. “Blue YubiKey”."}
-    response = post_json(ann_client, "/account/security/keys/", {"name": "k", "credential": {"id": "x"}})
+    assert response.status_code == 400 and response.json() == {
+        "error": "Give the key a name, e.g. “Blue YubiKey”."
+    }
+    response = post_json(
+        ann_client, "/account/security/keys/", {"name": "k", "credential": {"id": "x"}}
+    )
     assert response.json() == {"error": "No security key request is in progress. Start again."}
     response = ann_client.post("/account/security/keys/", "[1", content_type="application/json")
-    assert response.status_code == 400 and response.json() == {"error": "The request body is not valid JSON."}
+    assert response.status_code == 400 and response.json() == {
+        "error": "The request body is not valid JSON."
+    }
     assert not WebAuthnCredential.objects.exists()
 
 
@@ -95,14 +105,20 @@ def test_sign_in_with_a_key(ann, ann_key):
     assert client.session[SESSION_KEY] == str(ann.pk)
     key = WebAuthnCredential.objects.get()
     assert key.sign_count == 1 and key.last_used is not None
-    assert AuditEntry.objects.filter(action_type="user_login").first().message.endswith("security key “Blue key”)")
+    assert (
+        AuditEntry.objects.filter(action_type="user_login")
+        .first()
+        .message.endswith("security key “Blue key”)")
+    )
 
 
 def test_wrong_origin_and_wrong_rp_id_are_refused_at_sign_in(ann, ann_key):
     client = Client()
     options = start_key_sign_in(client)
     response = post_json(
-        client, "/login/verify/key/", {"credential": assertion(ann_key, options, "https://evil.example")}
+        client,
+        "/login/verify/key/",
+        {"credential": assertion(ann_key, options, "https://evil.example")},
     )
     assert response.status_code == 400 and SESSION_KEY not in client.session
 
@@ -110,10 +126,14 @@ def test_wrong_origin_and_wrong_rp_id_are_refused_at_sign_in(ann, ann_key):
     options["rpId"] = "evil.example"
     other_rp = copy.deepcopy(ann_key)
     other_rp.rp_id = "evil.example"
-    response = post_json(client, "/login/verify/key/", {"credential": assertion(other_rp, json.dumps(options))})
+    response = post_json(
+        client, "/login/verify/key/", {"credential": assertion(other_rp, json.dumps(options))}
+    )
     assert response.status_code == 400 and SESSION_KEY not in client.session
     assert (
-        AuditEntry.objects.filter(action_type="user_login_failed", additional_information__stage="security key").count()
+        AuditEntry.objects.filter(
+            action_type="user_login_failed", additional_information__stage="security key"
+        ).count()
         == 2
     )
 
@@ -138,12 +158,16 @@ def test_a_cloned_key_is_refused(ann, ann_key):
     client = Client()
     assert (
         post_json(
-            client, "/login/verify/key/", {"credential": assertion(ann_key, start_key_sign_in(client))}
+            client,
+            "/login/verify/key/",
+            {"credential": assertion(ann_key, start_key_sign_in(client))},
         ).status_code
         == 200
     )
     other = Client()
-    response = post_json(other, "/login/verify/key/", {"credential": assertion(clone, start_key_sign_in(other))})
+    response = post_json(
+        other, "/login/verify/key/", {"credential": assertion(clone, start_key_sign_in(other))}
+    )
     assert response.status_code == 400 and "counter went backwards" in response.json()["error"]
     assert SESSION_KEY not in other.session
     assert WebAuthnCredential.objects.get().sign_count == 1
@@ -158,21 +182,30 @@ def test_another_users_key_is_refused(ann, ann_key):
     options = start_key_sign_in(client)  # ann signs in, bob's key answers
     bob_device = SoftWebauthnDevice()
     bob_device.cred_init("localhost", b"x")
-    response = post_json(client, "/login/verify/key/", {"credential": assertion(bob_device, options)})
+    response = post_json(
+        client, "/login/verify/key/", {"credential": assertion(bob_device, options)}
+    )
     assert response.json() == {"error": "This security key is not registered to your account."}
     assert bob.webauthn_credentials.count() == 1
 
 
 def test_rename_and_remove_a_key(ann_client, ann, ann_key):
     key = WebAuthnCredential.objects.get()
-    assert ann_client.post(f"/account/security/keys/{key.pk}/rename/", {"name": ""}).status_code == 200
-    assert ann_client.post(f"/account/security/keys/{key.pk}/rename/", {"name": "Spare"}).url == "/account/security/"
+    assert (
+        ann_client.post(f"/account/security/keys/{key.pk}/rename/", {"name": ""}).status_code == 200
+    )
+    assert (
+        ann_client.post(f"/account/security/keys/{key.pk}/rename/", {"name": "Spare"}).url
+        == "/account/security/"
+    )
     assert WebAuthnCredential.objects.get().name == "Spare"
     page = ann_client.get("/account/security/").content.decode()
     assert "Spare" in page and "Never" in page
     assert ann_client.post(f"/account/security/keys/{key.pk}/remove/").url == "/account/security/"
     assert not WebAuthnCredential.objects.exists()
-    assert [e for e in AuditEntry.objects.values_list("action_type", flat=True) if "webauthn" in e] == [
+    assert [
+        e for e in AuditEntry.objects.values_list("action_type", flat=True) if "webauthn" in e
+    ] == [
         "user_webauthn_remove",
         "user_webauthn_rename",
         "user_webauthn_add",

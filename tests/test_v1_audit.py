@@ -16,13 +16,41 @@ ANN = "ann@example.com"
 
 # (method, path, params, action_type, target, flock); "{flock}" is the Cape Town flock's id.
 ACTIONS = [
-    ("post", "settings/usermanagement/globally_enforce_2fa/enable", {}, "globally_enforce_2fa_enable", "", ""),
-    ("post", "settings/usermanagement/globally_enforce_2fa/disable", {}, "globally_enforce_2fa_disable", "", ""),
-    ("post", "user/add", {"email": "new@example.com", "access_level": "user"}, "user_add", "new@example.com", ""),
+    (
+        "post",
+        "settings/usermanagement/globally_enforce_2fa/enable",
+        {},
+        "globally_enforce_2fa_enable",
+        "",
+        "",
+    ),
+    (
+        "post",
+        "settings/usermanagement/globally_enforce_2fa/disable",
+        {},
+        "globally_enforce_2fa_disable",
+        "",
+        "",
+    ),
+    (
+        "post",
+        "user/add",
+        {"email": "new@example.com", "access_level": "user"},
+        "user_add",
+        "new@example.com",
+        "",
+    ),
     ("post", "user/note/add", {"email": ANN, "note": "n"}, "user_note_add", ANN, ""),
     ("delete", "user/note/delete", {"email": ANN}, "user_note_remove", ANN, ""),
     ("post", "user/edit", {"email": ANN, "note": "n"}, "user_edit", ANN, ""),
-    ("post", "user/edit/access_level", {"email": ANN, "access_level": "admin"}, "user_access_level_change", ANN, ""),
+    (
+        "post",
+        "user/edit/access_level",
+        {"email": ANN, "access_level": "admin"},
+        "user_access_level_change",
+        ANN,
+        "",
+    ),
     ("post", "user/disable", {"email": ANN}, "user_disable", ANN, ""),
     ("post", "user/enable", {"email": ANN}, "user_enable", ANN, ""),
     ("post", "user/remove", {"email": ANN}, "user_remove", ANN, ""),
@@ -65,13 +93,24 @@ ACTIONS = [
         "",
         "{flock}",
     ),
-    ("post", "flock/note/add", {"flock_id": "{flock}", "note": "n"}, "flock_note_add", "", "{flock}"),
+    (
+        "post",
+        "flock/note/add",
+        {"flock_id": "{flock}", "note": "n"},
+        "flock_note_add",
+        "",
+        "{flock}",
+    ),
     ("delete", "flock/note/delete", {"flock_id": "{flock}"}, "flock_note_remove", "", "{flock}"),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "params", "action_type", "target", "flock_id"), ACTIONS, ids=lambda v: "")
-def test_every_action_writes_one_audit_entry(v1, ann, flock, method, path, params, action_type, target, flock_id):
+@pytest.mark.parametrize(
+    ("method", "path", "params", "action_type", "target", "flock_id"), ACTIONS, ids=lambda v: ""
+)
+def test_every_action_writes_one_audit_entry(
+    v1, ann, flock, method, path, params, action_type, target, flock_id
+):
     params = {key: value.format(flock=flock.flock_id) for key, value in params.items()}
     before = AuditEntry.objects.count()
     assert v1.send(method, path, **params).status_code == 200
@@ -83,31 +122,46 @@ def test_every_action_writes_one_audit_entry(v1, ann, flock, method, path, param
         target,
         flock_id.format(flock=flock.flock_id),
     )
-    assert (entry.actor.email, entry.user_ip, entry.user_agent) == (ADMIN, "127.0.0.1", v1.headers["User-Agent"])
+    assert (entry.actor.email, entry.user_ip, entry.user_agent) == (
+        ADMIN,
+        "127.0.0.1",
+        v1.headers["User-Agent"],
+    )
 
 
 def test_flock_create_is_audited_with_its_new_id(v1, ann):
     flock_id = v1.post("flock/create", name="Cape Town", watchers=ANN).json()["flock_id"]
     entry = AuditEntry.objects.latest("id")
-    assert (entry.action_type, entry.flock_id, entry.actor_label) == ("flock_create", flock_id, ADMIN)
+    assert (entry.action_type, entry.flock_id, entry.actor_label) == (
+        "flock_create",
+        flock_id,
+        ADMIN,
+    )
     assert entry.additional_information == {"name": "Cape Town", "managers": [], "watchers": [ANN]}
 
 
 def test_assigning_several_flocks_writes_an_entry_per_flock(v1, ann, flock):
     v1.post(
-        "user/flock/assign", email=ANN, flock_id_list=f"flock:default,{flock.flock_id}", flock_access_level="manager"
+        "user/flock/assign",
+        email=ANN,
+        flock_id_list=f"flock:default,{flock.flock_id}",
+        flock_access_level="manager",
     )
     entries = AuditEntry.objects.filter(action_type="user_assign_to_flock")
-    assert sorted(entries.values_list("flock_id", flat=True)) == sorted([DEFAULT_FLOCK_ID, flock.flock_id])
+    assert sorted(entries.values_list("flock_id", flat=True)) == sorted(
+        [DEFAULT_FLOCK_ID, flock.flock_id]
+    )
 
 
-# --- audit_trail/fetch ----------------------------------------------------------------------------------------
+# --- audit_trail/fetch ----------------------------------------------------------------------------
 
 
 def test_fetch_shape(v1, ann, flock):
     FlockMembership.objects.create(user=ann, flock=flock, role=FlockRole.MANAGER)
     AuditEntry.objects.all().delete()
-    v1.post("user/flock/assign", email=ANN, flock_id_list=flock.flock_id, flock_access_level="watcher")
+    v1.post(
+        "user/flock/assign", email=ANN, flock_id_list=flock.flock_id, flock_access_level="watcher"
+    )
     entry = AuditEntry.objects.get()
     entry.timestamp = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
     entry.save()
@@ -134,9 +188,13 @@ def test_fetch_shape(v1, ann, flock):
 
 
 def test_fetch_of_an_org_action_has_nulls_not_empty_strings(v1, admin):
-    TOTPDevice.objects.create(user=admin, confirmed=True)  # once enforced, a token works only for the enrolled
+    TOTPDevice.objects.create(
+        user=admin, confirmed=True
+    )  # once enforced, a token works only for the enrolled
     v1.post("settings/usermanagement/globally_enforce_2fa/enable")
-    (item,) = v1.get("audit_trail/fetch", action_filter="globally_enforce_2fa_enable").json()["audit_trail"]
+    (item,) = v1.get("audit_trail/fetch", action_filter="globally_enforce_2fa_enable").json()[
+        "audit_trail"
+    ]
     assert (item["target"], item["flock_id"], item["additional_information"]) == (None, None, None)
 
 
@@ -188,16 +246,29 @@ def test_fetch_after_id(v1, entries):
 
 
 def test_fetch_action_filter_and_search_term(v1, entries):
-    assert fetched(v1.get("audit_trail/fetch", action_filter="user_add")) == ["entry 5", "entry 3", "entry 1"]
+    assert fetched(v1.get("audit_trail/fetch", action_filter="user_add")) == [
+        "entry 5",
+        "entry 3",
+        "entry 1",
+    ]
     assert fetched(v1.get("audit_trail/fetch", search_term="USER2@")) == ["entry 2"]
-    assert fetched(v1.get("audit_trail/fetch", action_filter="flock_create", search_term="entry 1")) == []
+    assert (
+        fetched(v1.get("audit_trail/fetch", action_filter="flock_create", search_term="entry 1"))
+        == []
+    )
     assert fetched(v1.get("audit_trail/fetch", action_filter="no_such_action")) == []
 
 
 def test_fetch_dates_are_whole_utc_days(v1, entries):
-    assert fetched(v1.get("audit_trail/fetch", start_date="2024-03-05")) == ["entry 6", "entry 5", "entry 4"]
+    assert fetched(v1.get("audit_trail/fetch", start_date="2024-03-05")) == [
+        "entry 6",
+        "entry 5",
+        "entry 4",
+    ]
     assert fetched(v1.get("audit_trail/fetch", end_date="2024-03-02")) == ["entry 1", "entry 0"]
-    assert fetched(v1.get("audit_trail/fetch", start_date="2024-03-03", end_date="2024-03-03")) == ["entry 2"]
+    assert fetched(v1.get("audit_trail/fetch", start_date="2024-03-03", end_date="2024-03-03")) == [
+        "entry 2"
+    ]
 
 
 @pytest.mark.parametrize(

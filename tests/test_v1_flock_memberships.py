@@ -30,8 +30,18 @@ def test_user_flock_assign(v1, ann, flock):
 
 
 def test_assigning_another_role_switches_it(v1, ann, flock):
-    v1.post("user/flock/assign", email=ann.email, flock_id_list=flock.flock_id, flock_access_level="watcher")
-    v1.post("user/flock/assign", email=ann.email, flock_id_list=flock.flock_id, flock_access_level="manager")
+    v1.post(
+        "user/flock/assign",
+        email=ann.email,
+        flock_id_list=flock.flock_id,
+        flock_access_level="watcher",
+    )
+    v1.post(
+        "user/flock/assign",
+        email=ann.email,
+        flock_id_list=flock.flock_id,
+        flock_access_level="manager",
+    )
     assert memberships() == {("ann@example.com", flock.flock_id, "manager")}
 
 
@@ -57,9 +67,15 @@ def test_user_flock_unassign(v1, ann, flock):
 def test_unassign_leaves_the_other_role(v1, ann, flock):
     FlockMembership.objects.create(user=ann, flock=flock, role=FlockRole.WATCHER)
     ok(
-        v1.post("user/flock/unassign", email=ann.email, flock_id_list=flock.flock_id, flock_access_level="manager"),
+        v1.post(
+            "user/flock/unassign",
+            email=ann.email,
+            flock_id_list=flock.flock_id,
+            flock_access_level="manager",
+        ),
         {
-            "msg": f"User ann@example.com successfully unassigned from manager flock(s) ['{flock.flock_id}']",
+            "msg": "User ann@example.com successfully unassigned from manager flock(s) "
+            f"['{flock.flock_id}']",
             "result": "success",
         },
     )
@@ -87,7 +103,11 @@ ROLE_ERROR = "Invalid flock_access_level: must be 'manager' or 'watcher'"
 )
 def test_assign_and_unassign_refusals(v1, ann, flock, refused, path, params, status, message):
     FlockMembership.objects.create(user=ann, flock=flock, role=FlockRole.MANAGER)
-    full = {"email": ann.email, "flock_id_list": f"flock:default,{flock.flock_id}", "flock_access_level": "manager"}
+    full = {
+        "email": ann.email,
+        "flock_id_list": f"flock:default,{flock.flock_id}",
+        "flock_access_level": "manager",
+    }
     full.update({key: value.format(flock=flock.flock_id) for key, value in params.items()})
     refused(lambda: v1.post(path, **full), status, message)
 
@@ -98,10 +118,20 @@ def test_assign_members_replaces_the_list(v1, ann, bob, make_user, flock, role, 
     FlockMembership.objects.create(user=ann, flock=flock, role=role)
     FlockMembership.objects.create(user=carol, flock=flock, role=other)
     FlockMembership.objects.create(user=dave, flock=flock, role=other)
-    ok(v1.post(f"users/flock/assign/{role}s", flock_id=flock.flock_id, emails="bob@example.com, CAROL@example.com"))
+    ok(
+        v1.post(
+            f"users/flock/assign/{role}s",
+            flock_id=flock.flock_id,
+            emails="bob@example.com, CAROL@example.com",
+        )
+    )
     assert memberships() == {
         ("bob@example.com", flock.flock_id, role),
-        ("carol@example.com", flock.flock_id, role),  # a user has one role per flock: carol moved over
+        (
+            "carol@example.com",
+            flock.flock_id,
+            role,
+        ),  # a user has one role per flock: carol moved over
         ("dave@example.com", flock.flock_id, other),
     }
     ok(v1.post(f"users/flock/assign/{role}s", flock_id=flock.flock_id, emails=""))
@@ -120,7 +150,11 @@ def test_assign_members_replaces_the_list(v1, ann, bob, make_user, flock, role, 
             404,
             "User (ghost@example.com) does not exist.",
         ),
-        ({"flock_id": "{flock}", "emails": "ann@example.com,bad"}, 400, "Invalid email address in emails: 'bad'"),
+        (
+            {"flock_id": "{flock}", "emails": "ann@example.com,bad"},
+            400,
+            "Invalid email address in emails: 'bad'",
+        ),
     ],
 )
 def test_assign_members_refusals(v1, ann, bob, flock, refused, role, params, status, message):

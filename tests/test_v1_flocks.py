@@ -13,9 +13,15 @@ pytestmark = pytest.mark.django_db
 
 
 def test_flock_create(v1, ann, bob):
-    response = v1.post("flock/create", name="  Cape Town  ", managers="ann@example.com", watchers="BOB@example.com")
+    response = v1.post(
+        "flock/create", name="  Cape Town  ", managers="ann@example.com", watchers="BOB@example.com"
+    )
     body = response.json()
-    assert response.status_code == 200 and body.keys() == {"flock_id", "result"} and body["result"] == "success"
+    assert (
+        response.status_code == 200
+        and body.keys() == {"flock_id", "result"}
+        and body["result"] == "success"
+    )
     assert re.fullmatch(r"flock:[0-9a-f]{32}", body["flock_id"])
     flock = Flock.objects.get(flock_id=body["flock_id"])
     assert (flock.name, flock.note) == ("Cape Town", "")
@@ -26,7 +32,9 @@ def test_flock_create(v1, ann, bob):
 
 
 def test_flock_create_with_an_email_given_twice(v1, ann):
-    flock_id = v1.post("flock/create", name="Twice", managers="ann@example.com,ANN@example.com").json()["flock_id"]
+    flock_id = v1.post(
+        "flock/create", name="Twice", managers="ann@example.com,ANN@example.com"
+    ).json()["flock_id"]
     assert memberships() == {("ann@example.com", flock_id, "manager")}
 
 
@@ -43,8 +51,16 @@ def test_flock_create_alone(v1):
         ({"name": ""}, 400, "Flock name cannot be empty."),
         ({"name": "   "}, 400, "Flock name cannot be empty."),
         ({"name": "x" * 101}, 400, "Flock name longer than maximum (100 characters)."),
-        ({"name": "ok", "managers": "ghost@example.com"}, 404, "User (ghost@example.com) does not exist."),
-        ({"name": "ok", "watchers": "ann@example.com,bad"}, 400, "Invalid email address in watchers: 'bad'"),
+        (
+            {"name": "ok", "managers": "ghost@example.com"},
+            404,
+            "User (ghost@example.com) does not exist.",
+        ),
+        (
+            {"name": "ok", "watchers": "ann@example.com,bad"},
+            400,
+            "Invalid email address in watchers: 'bad'",
+        ),
         (
             {"name": "ok", "managers": "ann@example.com", "watchers": "ann@example.com"},
             400,
@@ -57,13 +73,19 @@ def test_flock_create_refusals(v1, ann, refused, params, status, message):
 
 
 def test_flock_rename(v1, flock):
-    ok(v1.post("flock/rename", flock_id=flock.flock_id, name="Johannesburg"), {"flock_id": flock.flock_id, **SUCCESS})
+    ok(
+        v1.post("flock/rename", flock_id=flock.flock_id, name="Johannesburg"),
+        {"flock_id": flock.flock_id, **SUCCESS},
+    )
     flock.refresh_from_db()
     assert flock.name == "Johannesburg"
 
 
 def test_default_flock_can_be_renamed(v1):
-    ok(v1.post("flock/rename", flock_id=DEFAULT_FLOCK_ID, name="Main"), {"flock_id": DEFAULT_FLOCK_ID, **SUCCESS})
+    ok(
+        v1.post("flock/rename", flock_id=DEFAULT_FLOCK_ID, name="Main"),
+        {"flock_id": DEFAULT_FLOCK_ID, **SUCCESS},
+    )
     assert Flock.objects.get(pk=DEFAULT_FLOCK_ID).name == "Main"
 
 
@@ -73,7 +95,11 @@ def test_default_flock_can_be_renamed(v1):
         ({"flock_id": "flock:nope", "name": "x"}, 404, NO_FLOCK),
         ({"name": "x"}, 400, "Missing parameter: flock_id"),
         ({"flock_id": "{flock}"}, 400, "Flock name cannot be empty."),
-        ({"flock_id": "{flock}", "name": "x" * 101}, 400, "Flock name longer than maximum (100 characters)."),
+        (
+            {"flock_id": "{flock}", "name": "x" * 101},
+            400,
+            "Flock name longer than maximum (100 characters).",
+        ),
     ],
 )
 def test_flock_rename_refusals(v1, flock, refused, params, status, message):
@@ -88,7 +114,10 @@ def test_flock_delete_takes_its_memberships(v1, ann, flock):
     assert not Flock.objects.filter(pk=flock.pk).exists()
     assert memberships() == {("ann@example.com", DEFAULT_FLOCK_ID, "watcher")}
     entry = AuditEntry.objects.get(action_type="flock_delete")
-    assert entry.additional_information == {"name": "Cape Town", "memberships_removed": ["ann (watcher)"]}
+    assert entry.additional_information == {
+        "name": "Cape Town",
+        "memberships_removed": ["ann (watcher)"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -103,7 +132,7 @@ def test_flock_delete_refusals(v1, refused, params, status, message):
     refused(lambda: v1.post("flock/delete", **params), status, message)
 
 
-# --- reading flocks -------------------------------------------------------------------------------------------
+# --- reading flocks -------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -115,7 +144,11 @@ def test_flocks_list_is_a_dict_of_every_flock(v1, flock, berlin):
     ok(
         v1.get("flocks/list"),
         {
-            "flocks": {berlin.flock_id: "Berlin", flock.flock_id: "Cape Town", DEFAULT_FLOCK_ID: "Default Flock"},
+            "flocks": {
+                berlin.flock_id: "Berlin",
+                flock.flock_id: "Cape Town",
+                DEFAULT_FLOCK_ID: "Default Flock",
+            },
             "result": "success",
         },
     )
@@ -129,22 +162,42 @@ def test_flocks_list_for_a_user_has_the_flocks_they_manage_or_watch(v1, ann, bob
         v1.get("flocks/list", email="ann@example.com"),
         {"flocks": {berlin.flock_id: "Berlin", flock.flock_id: "Cape Town"}, **SUCCESS},
     )
-    ok(v1.get("flocks/list", email="bob@example.com"), {"flocks": {DEFAULT_FLOCK_ID: "Default Flock"}, **SUCCESS})
-    everything = {berlin.flock_id: "Berlin", flock.flock_id: "Cape Town", DEFAULT_FLOCK_ID: "Default Flock"}
-    ok(v1.get("flocks/list", email="admin@example.com"), {"flocks": everything, **SUCCESS})  # an admin sees all
+    ok(
+        v1.get("flocks/list", email="bob@example.com"),
+        {"flocks": {DEFAULT_FLOCK_ID: "Default Flock"}, **SUCCESS},
+    )
+    everything = {
+        berlin.flock_id: "Berlin",
+        flock.flock_id: "Cape Town",
+        DEFAULT_FLOCK_ID: "Default Flock",
+    }
+    ok(
+        v1.get("flocks/list", email="admin@example.com"), {"flocks": everything, **SUCCESS}
+    )  # an admin sees all
 
 
 def test_flocks_list_refusals(v1, refused):
-    refused(lambda: v1.get("flocks/list", email="ghost@example.com"), 404, "User (ghost@example.com) does not exist.")
-    refused(lambda: v1.get("flocks/list", email="ghost"), 400, "Invalid email address in email: 'ghost'")
+    refused(
+        lambda: v1.get("flocks/list", email="ghost@example.com"),
+        404,
+        "User (ghost@example.com) does not exist.",
+    )
+    refused(
+        lambda: v1.get("flocks/list", email="ghost"), 400, "Invalid email address in email: 'ghost'"
+    )
 
 
 def test_flocks_filter_matches_name_note_or_id(v1, flock, berlin):
     ok(
         v1.get("flocks/filter", filter_str="REMOTE"),
-        {"flocks": [{"flock_id": berlin.flock_id, "name": "Berlin", "note": "Remote team"}], **SUCCESS},
+        {
+            "flocks": [{"flock_id": berlin.flock_id, "name": "Berlin", "note": "Remote team"}],
+            **SUCCESS,
+        },
     )
-    found = v1.get("flocks/filter", filter_str="o").json()["flocks"]  # Cape Town, Default Flock, Remote team
+    found = v1.get("flocks/filter", filter_str="o").json()[
+        "flocks"
+    ]  # Cape Town, Default Flock, Remote team
     assert [f["name"] for f in found] == ["Berlin", "Cape Town", "Default Flock"]
     ok(v1.get("flocks/filter", filter_str="nothing like it"), {"flocks": [], **SUCCESS})
 
@@ -160,9 +213,16 @@ def test_flock_users(v1, ann, bob, make_user, flock):
     FlockMembership.objects.create(user=carol, flock=flock, role=FlockRole.WATCHER)
     ok(
         v1.get("flock/users", flock_id=flock.flock_id),
-        {"managers": ["ann@example.com", "bob@example.com"], "watchers": ["carol@example.com"], **SUCCESS},
+        {
+            "managers": ["ann@example.com", "bob@example.com"],
+            "watchers": ["carol@example.com"],
+            **SUCCESS,
+        },
     )
-    ok(v1.get("flock/users", flock_id=DEFAULT_FLOCK_ID), {"managers": [], "watchers": [], **SUCCESS})
+    ok(
+        v1.get("flock/users", flock_id=DEFAULT_FLOCK_ID),
+        {"managers": [], "watchers": [], **SUCCESS},
+    )
 
 
 def test_flock_users_refusals(v1, refused):

@@ -1,4 +1,5 @@
-"""The list endpoints cost a fixed number of queries, however many users, memberships and factors exist."""
+"""The list endpoints cost a fixed number of queries, however many users, memberships and factors
+exist."""
 
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -15,14 +16,17 @@ USERS_PAGE_QUERIES = 5
 
 @pytest.fixture(params=[1, 25], ids=["few", "many"])
 def population(request, make_user, v1):
-    """``n`` users, each manager of one flock and watcher of another, with a TOTP device and a key."""
+    """``n`` users, each manager of one flock and watcher of another, with a TOTP
+    device and a key."""
     for n in range(request.param):
         user = make_user(f"user{n}@example.com", note="crowd")
         managed, watched = Flock.objects.create(name=f"m{n}"), Flock.objects.create(name=f"w{n}")
         FlockMembership.objects.create(user=user, flock=managed, role=FlockRole.MANAGER)
         FlockMembership.objects.create(user=user, flock=watched, role=FlockRole.WATCHER)
         TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-        WebAuthnCredential.objects.create(user=user, name="key", credential_id=f"cred{n}", public_key=b"k")
+        WebAuthnCredential.objects.create(
+            user=user, name="key", credential_id=f"cred{n}", public_key=b"k"
+        )
     v1.get("ping")  # the token's last use is written at most once a minute; do it before counting
     return request.param
 
@@ -31,7 +35,9 @@ def test_users_list(v1, population, django_assert_num_queries):
     with django_assert_num_queries(USERS_PAGE_QUERIES):
         users = v1.get("users/list").json()["users"]
     assert len(users) == population + 1
-    assert all(u["managed_flocks"] and u["totp_enabled"] and u["webauthn_enabled"] for u in users[1:])
+    assert all(
+        u["managed_flocks"] and u["totp_enabled"] and u["webauthn_enabled"] for u in users[1:]
+    )
 
 
 def test_users_list_later_page(v1, population, django_assert_num_queries):

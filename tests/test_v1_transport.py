@@ -1,4 +1,5 @@
-"""v1 transport: where the token may travel, who may use it, and JSON for every reply under /api/."""
+"""v1 transport: where the token may travel, who may use it, and JSON for every reply
+under /api/."""
 
 from urllib.parse import urlencode
 
@@ -22,9 +23,13 @@ def test_token_in_query_string(client, admin_token):
 
 def test_token_in_form_body(client, admin_token):
     response = client.post(
-        "/api/v1/user/add", {"auth_token": admin_token, "email": "body@example.com", "access_level": "user"}
+        "/api/v1/user/add",
+        {"auth_token": admin_token, "email": "body@example.com", "access_level": "user"},
     )
-    assert response.json() == {"msg": "User (body@example.com) successfully created.", "result": "success"}
+    assert response.json() == {
+        "msg": "User (body@example.com) successfully created.",
+        "result": "success",
+    }
 
 
 def test_token_in_header(client, admin_token):
@@ -39,13 +44,18 @@ def test_token_in_delete_body(client, admin_token, make_user):
         urlencode({"auth_token": admin_token, "email": "n@example.com"}),
         content_type="application/x-www-form-urlencoded",
     )
-    assert response.json() == {"msg": "User (n@example.com) note successfully removed.", "result": "success"}
+    assert response.json() == {
+        "msg": "User (n@example.com) note successfully removed.",
+        "result": "success",
+    }
     assert User.objects.get(email="n@example.com").note == ""
 
 
 def test_delete_params_in_query_string(client, admin_token, make_user):
     make_user("n@example.com", note="old")
-    response = client.delete(f"/api/v1/user/note/delete?auth_token={admin_token}&email=n@example.com")
+    response = client.delete(
+        f"/api/v1/user/note/delete?auth_token={admin_token}&email=n@example.com"
+    )
     assert response.status_code == 200
     assert User.objects.get(email="n@example.com").note == ""
 
@@ -56,11 +66,16 @@ def test_json_body_is_read_too(client, admin_token):
         {"email": "json@example.com", "access_level": "user", "send_welcome_mail": False},
         content_type="application/json",
     )
-    assert response.json() == {"msg": "User (json@example.com) successfully created.", "result": "success"}
+    assert response.json() == {
+        "msg": "User (json@example.com) successfully created.",
+        "result": "success",
+    }
 
 
 @pytest.mark.parametrize(
-    "query", [{}, {"auth_token": ""}, {"auth_token": "not-a-token"}], ids=["missing", "empty", "unknown"]
+    "query",
+    [{}, {"auth_token": ""}, {"auth_token": "not-a-token"}],
+    ids=["missing", "empty", "unknown"],
 )
 def test_missing_or_unknown_token_is_401(client, admin, refused, query):
     response = refused(lambda: client.get("/api/v1/ping", query), 401, "Invalid auth_token")
@@ -70,7 +85,8 @@ def test_missing_or_unknown_token_is_401(client, admin, refused, query):
 def test_unknown_token_in_body_is_401(client, admin, refused):
     refused(
         lambda: client.post(
-            "/api/v1/user/add", {"auth_token": "nope", "email": "x@example.com", "access_level": "user"}
+            "/api/v1/user/add",
+            {"auth_token": "nope", "email": "x@example.com", "access_level": "user"},
         ),
         401,
         "Invalid auth_token",
@@ -78,13 +94,21 @@ def test_unknown_token_in_body_is_401(client, admin, refused):
 
 
 def test_bad_header_token_is_unauthorized(client, admin, refused):
-    refused(lambda: client.get("/api/v1/ping", headers={"X-Canary-Auth-Token": "nope"}), 401, "Unauthorized")
+    refused(
+        lambda: client.get("/api/v1/ping", headers={"X-Canary-Auth-Token": "nope"}),
+        401,
+        "Unauthorized",
+    )
 
 
 def test_failed_authentication_is_audited(client, admin):
     client.get("/api/v1/ping", {"auth_token": "nope"}, headers={"User-Agent": "probe"})
     entry = AuditEntry.objects.get()
-    assert (entry.action_type, entry.user_ip, entry.user_agent) == ("api_auth_failed", "127.0.0.1", "probe")
+    assert (entry.action_type, entry.user_ip, entry.user_agent) == (
+        "api_auth_failed",
+        "127.0.0.1",
+        "probe",
+    )
 
 
 def test_repeated_failures_are_throttled(client, admin_token, settings):
@@ -97,7 +121,8 @@ def test_repeated_failures_are_throttled(client, admin_token, settings):
     assert 0 < wait <= settings.AUTH_FAILURE_WINDOW
     assert response.json() == {
         "result": "error",
-        "message": f"Too many failed authentication attempts. Try again later. Expected available in {wait} seconds.",
+        "message": "Too many failed authentication attempts. Try again later. Expected available "
+        f"in {wait} seconds.",
     }
     # A token that is someone's costs no budget: a flood of wrong ones cannot lock out its holder.
     assert client.get("/api/v1/ping", {"auth_token": admin_token}).status_code == 200
@@ -121,13 +146,18 @@ def test_token_of_non_admin_or_disabled_admin_is_403(client, refused, request, t
     token = request.getfixturevalue(token_fixture)
     refused(lambda: client.get("/api/v1/ping", {"auth_token": token}), 403, NOT_ADMIN)
     refused(
-        lambda: client.post(f"/api/v1/user/add?auth_token={token}", {"email": "x@example.com", "access_level": "user"}),
+        lambda: client.post(
+            f"/api/v1/user/add?auth_token={token}",
+            {"email": "x@example.com", "access_level": "user"},
+        ),
         403,
         NOT_ADMIN,
     )
 
 
-def test_demoted_admin_is_refused_on_the_next_request(client, admin_token, admin, make_user, system):
+def test_demoted_admin_is_refused_on_the_next_request(
+    client, admin_token, admin, make_user, system
+):
     make_user("second@example.com", access_level=AccessLevel.ADMIN)
     assert client.get("/api/v1/ping", {"auth_token": admin_token}).status_code == 200
     services.set_access_level(system, admin, AccessLevel.USER)
@@ -137,7 +167,8 @@ def test_demoted_admin_is_refused_on_the_next_request(client, admin_token, admin
 def test_no_csrf_on_token_calls(admin_token):
     csrf_client = Client(enforce_csrf_checks=True)
     response = csrf_client.post(
-        f"/api/v1/user/add?auth_token={admin_token}", {"email": "c@example.com", "access_level": "user"}
+        f"/api/v1/user/add?auth_token={admin_token}",
+        {"email": "c@example.com", "access_level": "user"},
     )
     assert response.status_code == 200
 
@@ -145,7 +176,10 @@ def test_no_csrf_on_token_calls(admin_token):
 @pytest.mark.parametrize("path", ["/api/v1/no/such/thing", "/api/v1/ping/", "/api/v1/user/add/"])
 def test_unknown_paths_and_trailing_slashes_are_json_404(client, admin_token, path):
     response = client.get(path, {"auth_token": admin_token})
-    assert (response.status_code, response.json()) == (404, {"result": "error", "message": "Not found."})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"result": "error", "message": "Not found."},
+    )
 
 
 @pytest.mark.parametrize(
@@ -155,16 +189,21 @@ def test_unknown_paths_and_trailing_slashes_are_json_404(client, admin_token, pa
 def test_wrong_method_is_json_405(client, admin_token, method, path, allowed):
     response = getattr(client, method)(f"/api/v1/{path}?auth_token={admin_token}")
     assert response.status_code == 405
-    assert response.json() == {"result": "error", "message": f'Method "{method.upper()}" not allowed.'}
+    assert response.json() == {
+        "result": "error",
+        "message": f'Method "{method.upper()}" not allowed.',
+    }
     assert allowed in response["Allow"]
 
 
 def test_malformed_json_body_is_400(client, admin_token, refused):
     refused(
-        lambda: client.post(f"/api/v1/user/add?auth_token={admin_token}", "{oops", content_type="application/json"),
+        lambda: client.post(
+            f"/api/v1/user/add?auth_token={admin_token}", "{oops", content_type="application/json"
+        ),
         400,
-        "Malformed request body: JSON parse error - Expecting property name enclosed in double quotes: "
-        "line 1 column 2 (char 1)",
+        "Malformed request body: JSON parse error - Expecting property name enclosed in double "
+        "quotes: line 1 column 2 (char 1)",
     )
 
 
@@ -177,16 +216,31 @@ def test_server_fault_under_api_is_json():
 
 @pytest.mark.parametrize(
     ("method", "path", "name"),
-    [("get", "users/filter", "filter_str"), ("get", "flock/note", "flock_id"), ("post", "user/note/add", "note")],
+    [
+        ("get", "users/filter", "filter_str"),
+        ("get", "flock/note", "flock_id"),
+        ("post", "user/note/add", "note"),
+    ],
 )
 def test_nul_characters_are_refused_in_any_parameter(v1, refused, method, path, name):
-    params = {"filter_str": "x", "flock_id": "flock:default", "email": "admin@example.com", "note": "x"}
+    params = {
+        "filter_str": "x",
+        "flock_id": "flock:default",
+        "email": "admin@example.com",
+        "note": "x",
+    }
     params[name] = "a\x00b"
-    refused(lambda: v1.send(method, path, **params), 400, f"Invalid {name}: must not contain NUL characters")
+    refused(
+        lambda: v1.send(method, path, **params),
+        400,
+        f"Invalid {name}: must not contain NUL characters",
+    )
 
 
 @pytest.mark.parametrize("debug", [True, False])
-def test_a_fault_inside_a_view_is_json_even_with_debug(client, admin_token, settings, monkeypatch, debug):
+def test_a_fault_inside_a_view_is_json_even_with_debug(
+    client, admin_token, settings, monkeypatch, debug
+):
     settings.DEBUG = debug
 
     def broken(*args, **kwargs):
@@ -194,7 +248,9 @@ def test_a_fault_inside_a_view_is_json_even_with_debug(client, admin_token, sett
 
     monkeypatch.setattr("users.services.set_global_2fa", broken)
     client.raise_request_exception = False
-    response = client.post(f"/api/v1/settings/usermanagement/globally_enforce_2fa/enable?auth_token={admin_token}")
+    response = client.post(
+        f"/api/v1/settings/usermanagement/globally_enforce_2fa/enable?auth_token={admin_token}"
+    )
     assert response.status_code == 500
     assert response.json() == {"result": "error", "message": "Internal server error."}
 

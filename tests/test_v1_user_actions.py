@@ -80,7 +80,9 @@ def test_user_remove(v1, ann, flock):
     )
     assert not User.objects.filter(email="ann@example.com").exists()
     assert not FlockMembership.objects.exists()
-    assert AuditEntry.objects.filter(action_type="user_remove", target_label="ann@example.com").exists()
+    assert AuditEntry.objects.filter(
+        action_type="user_remove", target_label="ann@example.com"
+    ).exists()
 
 
 def test_admin_can_be_removed_while_another_remains(v1, make_user):
@@ -96,20 +98,29 @@ def test_user_2fa_disable_removes_totp_devices(v1, ann):
     StaticDevice.objects.create(user=ann, name="backup")
     ok(
         v1.post("user/2fa/disable", email="ann@example.com"),
-        {"msg": "Successfully disabled two-factor authentication for user ann@example.com", "result": "success"},
+        {
+            "msg": "Successfully disabled two-factor authentication for user ann@example.com",
+            "result": "success",
+        },
     )
     assert not TOTPDevice.objects.filter(user=ann).exists()
-    assert not StaticDevice.objects.filter(user=ann).exists()  # no factor left, so the recovery codes go too
+    assert not StaticDevice.objects.filter(
+        user=ann
+    ).exists()  # no factor left, so the recovery codes go too
 
 
 def test_user_webauthn_disable_removes_all_keys(v1, ann):
     for n in range(2):
-        WebAuthnCredential.objects.create(user=ann, name=f"key {n}", credential_id=f"cred-{n}", public_key=b"k")
+        WebAuthnCredential.objects.create(
+            user=ann, name=f"key {n}", credential_id=f"cred-{n}", public_key=b"k"
+        )
     TOTPDevice.objects.create(user=ann, name="phone", confirmed=True)
     StaticDevice.objects.create(user=ann, name="backup")
     ok(v1.post("user/webauthn/disable", email="ann@example.com"))
     assert not WebAuthnCredential.objects.filter(user=ann).exists()
-    assert StaticDevice.objects.filter(user=ann).exists()  # TOTP is still there, so the recovery codes stay
+    assert StaticDevice.objects.filter(
+        user=ann
+    ).exists()  # TOTP is still there, so the recovery codes stay
 
 
 def test_user_password_reset_mails_a_working_link(v1, ann, client, sent_mail):
@@ -129,13 +140,19 @@ def test_user_password_reset_mails_a_working_link(v1, ann, client, sent_mail):
 def test_summary_email_disable_and_enable(v1, ann):
     ok(
         v1.post("user/summary_email/disable", email="ann@example.com"),
-        {"msg": "Successfully disabled summary email for email ann@example.com", "result": "success"},
+        {
+            "msg": "Successfully disabled summary email for email ann@example.com",
+            "result": "success",
+        },
     )
     ann.refresh_from_db()
     assert ann.summary_email_enabled is False
     ok(
         v1.post("user/summary_email/enable", email="ann@example.com"),
-        {"msg": "Successfully enabled summary email for email ann@example.com", "result": "success"},
+        {
+            "msg": "Successfully enabled summary email for email ann@example.com",
+            "result": "success",
+        },
     )
     ann.refresh_from_db()
     assert ann.summary_email_enabled is True

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_globally_enforce_2fa_enable_and_disable(v1, admin):
-    TOTPDevice.objects.create(user=admin, confirmed=True)  # once enforced, a token works only for the enrolled
+    TOTPDevice.objects.create(
+        user=admin, confirmed=True
+    )  # once enforced, a token works only for the enrolled
     ok(v1.post("settings/usermanagement/globally_enforce_2fa/enable"))
     assert OrgSetting.load().globally_enforce_2fa is True
     ok(v1.post("settings/usermanagement/globally_enforce_2fa/disable"))
@@ -22,11 +24,13 @@ def test_globally_enforce_2fa_enable_and_disable(v1, admin):
     ]
 
 
-# --- user/add -------------------------------------------------------------------------------------------------
+# --- user/add -------------------------------------------------------------------------------------
 
 
 def test_user_add(v1, sent_mail):
-    response = v1.post("user/add", email="New@Example.com", access_level="admin", note="hi", totp_enabled="true")
+    response = v1.post(
+        "user/add", email="New@Example.com", access_level="admin", note="hi", totp_enabled="true"
+    )
     ok(response, {"msg": "User (new@example.com) successfully created.", "result": "success"})
     user = User.objects.get(email="new@example.com")
     assert (user.username, user.access_level, user.note, user.must_enroll_2fa, user.is_active) == (
@@ -46,8 +50,16 @@ def test_welcome_mail_link_sets_the_password_once(v1, client, sent_mail):
     set_password_through(client, path, NEW_PASSWORD)
     user = User.objects.get(email="new@example.com")
     assert user.check_password(NEW_PASSWORD)
-    entry = AuditEntry.objects.latest("id")  # saved through the service, audited as the link's holder
-    assert (entry.action_type, entry.message, entry.actor_id, entry.actor_label, entry.target_label) == (
+    entry = AuditEntry.objects.latest(
+        "id"
+    )  # saved through the service, audited as the link's holder
+    assert (
+        entry.action_type,
+        entry.message,
+        entry.actor_id,
+        entry.actor_label,
+        entry.target_label,
+    ) == (
         "user_credentials_change",
         "Changed password of new@example.com",
         user.pk,
@@ -70,7 +82,17 @@ def test_set_password_page_applies_the_password_rules(v1, client, sent_mail):
 
 @pytest.mark.parametrize(
     ("value", "mails"),
-    [("true", 1), ("TRUE", 1), ("1", 1), ("Yes", 1), ("false", 0), ("False", 0), ("0", 0), ("no", 0), ("NO", 0)],
+    [
+        ("true", 1),
+        ("TRUE", 1),
+        ("1", 1),
+        ("Yes", 1),
+        ("false", 0),
+        ("False", 0),
+        ("0", 0),
+        ("no", 0),
+        ("NO", 0),
+    ],
 )
 def test_send_welcome_mail_booleans(v1, value, mails, sent_mail):
     ok(
@@ -80,7 +102,9 @@ def test_send_welcome_mail_booleans(v1, value, mails, sent_mail):
     assert len(sent_mail()) == mails
 
 
-@pytest.mark.parametrize(("value", "expected"), [("yes", True), ("TRUE", True), ("0", False), ("No", False)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("yes", True), ("TRUE", True), ("0", False), ("No", False)]
+)
 def test_totp_enabled_booleans(v1, value, expected):
     v1.post("user/add", email="b@example.com", access_level="user", totp_enabled=value)
     assert User.objects.get(email="b@example.com").must_enroll_2fa is expected

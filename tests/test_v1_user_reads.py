@@ -100,7 +100,11 @@ def test_users_list_pages_with_cursors(v1, make_user):
     second = v1.get("users/list", limit=2, cursor=first["cursor"]["next"]).json()
     third = v1.get("users/list", limit=2, cursor=second["cursor"]["next"]).json()
     pages = [first, second, third]
-    assert [[u["email"] for u in page["users"]] for page in pages] == [emails[:2], emails[2:4], emails[4:]]
+    assert [[u["email"] for u in page["users"]] for page in pages] == [
+        emails[:2],
+        emails[2:4],
+        emails[4:],
+    ]
     assert [page["page_number"] for page in pages] == [1, 2, 3] and first["page_count"] == 3
     assert first["cursor"]["prev"] is None and third["cursor"]["next"] is None
     back = v1.get("users/list", limit=2, cursor=third["cursor"]["prev"]).json()

@@ -9,7 +9,9 @@ pytestmark = pytest.mark.django_db
 
 
 ADMIN = "admin@example.com"
-LONG_EMAIL = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + ".com"  # valid, but longer than a user name may be
+LONG_EMAIL = (
+    "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + ".com"
+)  # valid, but longer than a user name may be
 X = {"email": "x@example.com", "access_level": "user"}
 UNKNOWN = "User (ghost@example.com) does not exist."
 BAD_EMAIL = "Invalid email address in email: 'not-an-email'"
@@ -37,7 +39,9 @@ ENDPOINT_IDS = [path for _, path, _ in USER_ENDPOINTS]
 
 
 @pytest.mark.parametrize(("method", "path", "params"), USER_ENDPOINTS, ids=ENDPOINT_IDS)
-def test_user_endpoints_refuse_unknown_missing_and_invalid_emails(v1, ann, refused, method, path, params):
+def test_user_endpoints_refuse_unknown_missing_and_invalid_emails(
+    v1, ann, refused, method, path, params
+):
     refused(lambda: v1.send(method, path, email="ghost@example.com", **params), 404, UNKNOWN)
     refused(lambda: v1.send(method, path, **params), 400, "Missing parameter: email")
     refused(lambda: v1.send(method, path, email="", **params), 400, "Missing parameter: email")
@@ -50,26 +54,74 @@ def test_user_endpoints_refuse_unknown_missing_and_invalid_emails(v1, ann, refus
         ("post", "user/add", {"access_level": "user"}, 400, "Missing parameter: email"),
         ("post", "user/add", {"email": "x@example.com"}, 400, "Missing parameter: access_level"),
         ("post", "user/add", {"email": "not-an-email", "access_level": "user"}, 400, BAD_EMAIL),
-        ("post", "user/add", {**X, "email": "a@b@x.com"}, 400, "Invalid email address in email: 'a@b@x.com'"),
+        (
+            "post",
+            "user/add",
+            {**X, "email": "a@b@x.com"},
+            400,
+            "Invalid email address in email: 'a@b@x.com'",
+        ),
         ("post", "user/add", {"email": "x@example.com", "access_level": "root"}, 400, BAD_LEVEL),
         ("post", "user/add", {"email": "x@example.com", "access_level": "Admin"}, 400, BAD_LEVEL),
-        ("post", "user/add", {**X, "send_welcome_mail": "maybe"}, 400, BAD_BOOL.format("send_welcome_mail")),
+        (
+            "post",
+            "user/add",
+            {**X, "send_welcome_mail": "maybe"},
+            400,
+            BAD_BOOL.format("send_welcome_mail"),
+        ),
         ("post", "user/add", {**X, "totp_enabled": "2"}, 400, BAD_BOOL.format("totp_enabled")),
-        ("post", "user/add", {**X, "note": "a\x00b"}, 400, "Invalid note: must not contain NUL characters"),
-        ("post", "user/add", {**X, "email": LONG_EMAIL}, 400, "email longer than maximum (150 characters)."),
-        ("post", "user/add", {**X, "email": "ANN@example.com"}, 409, "User (ann@example.com) already exists."),
+        (
+            "post",
+            "user/add",
+            {**X, "note": "a\x00b"},
+            400,
+            "Invalid note: must not contain NUL characters",
+        ),
+        (
+            "post",
+            "user/add",
+            {**X, "email": LONG_EMAIL},
+            400,
+            "email longer than maximum (150 characters).",
+        ),
+        (
+            "post",
+            "user/add",
+            {**X, "email": "ANN@example.com"},
+            409,
+            "User (ann@example.com) already exists.",
+        ),
         ("post", "user/note/add", {"email": "ann@example.com"}, 400, "Missing parameter: note"),
-        ("post", "user/edit/access_level", {"email": "ann@example.com"}, 400, "Missing parameter: access_level"),
-        ("post", "user/edit/access_level", {"email": "ann@example.com", "access_level": "superuser"}, 400, BAD_LEVEL),
+        (
+            "post",
+            "user/edit/access_level",
+            {"email": "ann@example.com"},
+            400,
+            "Missing parameter: access_level",
+        ),
+        (
+            "post",
+            "user/edit/access_level",
+            {"email": "ann@example.com", "access_level": "superuser"},
+            400,
+            BAD_LEVEL,
+        ),
         ("post", "user/remove", {"email": ADMIN}, 409, LAST_ADMIN.format("remove")),
         ("post", "user/disable", {"email": ADMIN}, 409, LAST_ADMIN.format("disable")),
-        ("post", "user/edit/access_level", {"email": ADMIN, "access_level": "user"}, 409, LAST_ADMIN.format("demote")),
+        (
+            "post",
+            "user/edit/access_level",
+            {"email": ADMIN, "access_level": "user"},
+            409,
+            LAST_ADMIN.format("demote"),
+        ),
         ("get", "users/filter", {}, 400, "Missing parameter: filter_str"),
         ("get", "users/list", {"limit": "0"}, 400, "limit out of range"),
         ("get", "users/list", {"limit": "many"}, 400, "Invalid integer for limit"),
         ("get", "users/list", {"cursor": "garbage"}, 400, "Invalid cursor"),
     ],
-)  # fmt: skip
+)
 def test_user_refusals(v1, ann, refused, method, path, params, status, message):
     refused(lambda: v1.send(method, path, **params), status, message)
 
@@ -80,7 +132,9 @@ def test_last_admin_rule_counts_only_active_admins(v1, make_user, refused):
         v1.post("user/disable", email=other.email),
         {"msg": f"User ({other.email}) successfully disabled.", "result": "success"},
     )
-    refused(lambda: v1.post("user/remove", email=ADMIN), 409, "Cannot remove the last active admin.")
+    refused(
+        lambda: v1.post("user/remove", email=ADMIN), 409, "Cannot remove the last active admin."
+    )
     ok(
         v1.post("user/remove", email=other.email),
         {"msg": f"User ({other.email}) successfully removed.", "result": "success"},

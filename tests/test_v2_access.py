@@ -38,7 +38,9 @@ ENDPOINTS = [
         ("Basic " + "YWRtaW4=", "Malformed Basic credentials."),  # "admin" without a colon
     ],
 )
-def test_every_endpoint_refuses_bad_credentials_with_401(client, admin, named, method, path, body, auth, message):
+def test_every_endpoint_refuses_bad_credentials_with_401(
+    client, admin, named, method, path, body, auth, message
+):
     named("bob")
     before = snapshot()
     response = call(client, method, path, body, auth=auth)
@@ -49,7 +51,9 @@ def test_every_endpoint_refuses_bad_credentials_with_401(client, admin, named, m
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
-def test_every_endpoint_refuses_a_valid_non_admin_with_403(client, admin, named, method, path, body):
+def test_every_endpoint_refuses_a_valid_non_admin_with_403(
+    client, admin, named, method, path, body
+):
     named("bob")
     named("mallory", token="mallorys-token-value")
     before = snapshot()
@@ -62,7 +66,9 @@ def test_every_endpoint_refuses_a_valid_non_admin_with_403(client, admin, named,
 
 def test_bearer_token_and_email_as_basic_name_work(client, admin, admin_token):
     assert call(client, "GET", "users", auth=bearer(admin_token)).status_code == 200
-    assert call(client, "GET", "users", auth=basic("admin@example.com", PASSWORD)).status_code == 200
+    assert (
+        call(client, "GET", "users", auth=basic("admin@example.com", PASSWORD)).status_code == 200
+    )
 
 
 def test_unknown_v2_paths_and_methods_are_json(as_admin):

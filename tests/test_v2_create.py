@@ -62,7 +62,13 @@ def test_concurrent_creates_of_one_name_make_one_user(admin):
     def create() -> None:
         try:
             barrier.wait()
-            response = call(Client(), "POST", "users/racer", {"password": PASSWORD}, auth=basic("admin", PASSWORD))
+            response = call(
+                Client(),
+                "POST",
+                "users/racer",
+                {"password": PASSWORD},
+                auth=basic("admin", PASSWORD),
+            )
             results.append((response.status_code, response.json()))
         finally:
             connection.close()
@@ -92,7 +98,10 @@ BAD_CREATE_BODIES = [
     (b'"password"', "The request body must be a JSON object."),
     (b"null", "The request body must be a JSON object."),
     (b'{"password": ', "JSON parse error - Expecting value: line 1 column 14 (char 13)"),
-    (b"\xff\xfe", "JSON parse error - 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
+    (
+        b"\xff\xfe",
+        "JSON parse error - 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
+    ),
     (NO_BODY, "Missing field(s): password"),
     (b"{}", "Missing field(s): password"),
     ({"token": TOKEN}, "Missing field(s): password"),
@@ -104,7 +113,10 @@ BAD_CREATE_BODIES = [
     ({"password": PASSWORD, "token": ""}, "token must be a non-empty string"),
     ({"password": "é" * 37}, "password must be at most 72 bytes"),
     ({"password": PASSWORD, "token": "a\x00b"}, "token must not contain NUL characters"),
-    ({"password": "short"}, "password: This password is too short. It must contain at least 8 characters."),
+    (
+        {"password": "short"},
+        "password: This password is too short. It must contain at least 8 characters.",
+    ),
 ]
 
 
@@ -119,9 +131,13 @@ def test_bad_create_bodies_are_400_and_change_nothing(as_admin, body, message):
 
 def test_a_body_that_is_not_json_is_415(as_admin):
     before = snapshot()
-    response = as_admin("POST", "users/erin", b"password=x", content_type="application/x-www-form-urlencoded")
+    response = as_admin(
+        "POST", "users/erin", b"password=x", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 415
-    assert response.json() == {"message": 'Unsupported media type "application/x-www-form-urlencoded" in request.'}
+    assert response.json() == {
+        "message": 'Unsupported media type "application/x-www-form-urlencoded" in request.'
+    }
     assert snapshot() == before
 
 

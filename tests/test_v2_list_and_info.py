@@ -19,7 +19,9 @@ def test_status_is_open_whatever_credentials_come_with_it(client, auth):
 # --- list -----------------------------------------------------------------------------------
 
 
-def test_list_users_is_one_query_after_authentication(as_admin, named, make_user, django_assert_num_queries):
+def test_list_users_is_one_query_after_authentication(
+    as_admin, named, make_user, django_assert_num_queries
+):
     named("bob")
     make_user("ann@example.com")
     # The authenticating user; whether a second factor protects them (their TOTP devices and keys,

@@ -33,9 +33,13 @@ def test_update_token_only(as_admin, named):
 
 def test_update_both(as_admin, named):
     named("bob")
-    body = as_admin("PUT", "users/bob/update", {"password": NEW_PASSWORD, "token": "fresh-token-value-0123"}).json()
+    body = as_admin(
+        "PUT", "users/bob/update", {"password": NEW_PASSWORD, "token": "fresh-token-value-0123"}
+    ).json()
     assert body["user_name"] == "bob"
-    assert checks(NEW_PASSWORD, body["password"]) and checks("fresh-token-value-0123", body["token"])
+    assert checks(NEW_PASSWORD, body["password"]) and checks(
+        "fresh-token-value-0123", body["token"]
+    )
 
 
 def test_update_missing_user(as_admin):
@@ -46,14 +50,16 @@ def test_update_missing_user(as_admin):
     assert snapshot() == before
 
 
+TOO_SHORT = "password: This password is too short. It must contain at least 8 characters."
+
+
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [
         ({}, 400, "Give password and/or token"),
         (NO_BODY, 400, "Give password and/or token"),
         ({"password": NEW_PASSWORD, "token": ""}, 400, "token must be a non-empty string"),
-        ({"password": "short", "token": "fresh-token-value-0123"}, 400, "password: " + "This password is too short. "
-         "It must contain at least 8 characters."),
+        ({"password": "short", "token": "fresh-token-value-0123"}, 400, TOO_SHORT),
         ({"password": NEW_PASSWORD, "user_name": "x"}, 400, "Unknown field(s): user_name"),
         ({"token": 5}, 400, "token must be a string"),
         ([{"password": NEW_PASSWORD}], 400, "The request body must be a JSON object."),
@@ -88,9 +94,14 @@ def test_refresh_returns_the_only_clear_copy(client, as_admin, named, body):
     assert response.status_code == 200
     token = response.json()["token"]
     assert set(response.json()) == {"token"}
-    assert len(token) == 43 and set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    assert len(token) == 43 and set(token) <= set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    )
     assert checks(token, as_admin("GET", "users/bob").json()["token"])
-    assert AuditEntry.objects.filter(action_type="user_api_token_create", target_label="bob").count() == 1
+    assert (
+        AuditEntry.objects.filter(action_type="user_api_token_create", target_label="bob").count()
+        == 1
+    )
 
 
 def test_refresh_missing_user(as_admin):

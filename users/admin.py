@@ -47,7 +47,9 @@ class ServiceErrorsAsMessages(admin.ModelAdmin):
     """Turns a PortalError raised while saving or deleting into an error message; the admin's
     transaction around the change is rolled back, so nothing is half-done."""
 
-    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None) -> HttpResponse:
+    def changeform_view(
+        self, request: HttpRequest, object_id=None, form_url="", extra_context=None
+    ) -> HttpResponse:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except PortalError as exc:
@@ -84,7 +86,13 @@ class UserAdmin(ServiceErrorsAsMessages):
         "must_enroll_2fa",
         "date_joined",
     ]
-    list_filter = ["access_level", "is_active", "summary_email_enabled", "must_enroll_2fa", "date_joined"]
+    list_filter = [
+        "access_level",
+        "is_active",
+        "summary_email_enabled",
+        "must_enroll_2fa",
+        "date_joined",
+    ]
     search_fields = ["username", "email", "note"]
     ordering = ["username"]
     date_hierarchy = "date_joined"
@@ -110,9 +118,14 @@ class UserAdmin(ServiceErrorsAsMessages):
         (
             "Second factors",
             {
-                "fields": ["must_enroll_2fa", "authenticator_app", "security_keys", "recovery_codes_left"],
-                "description": "Reset them with the “Reset TOTP” and “Reset WebAuthn” actions of the users "
-                "list (audited).",
+                "fields": [
+                    "must_enroll_2fa",
+                    "authenticator_app",
+                    "security_keys",
+                    "recovery_codes_left",
+                ],
+                "description": "Reset them with the “Reset TOTP” and “Reset WebAuthn” actions of "
+                "the users list (audited).",
             },
         ),
     ]
@@ -128,7 +141,14 @@ class UserAdmin(ServiceErrorsAsMessages):
         "date_joined",
         "last_login",
     ]
-    actions = ["disable_users", "enable_users", "send_password_reset", "reset_totp", "reset_webauthn", "remove_users"]
+    actions = [
+        "disable_users",
+        "enable_users",
+        "send_password_reset",
+        "reset_totp",
+        "reset_webauthn",
+        "remove_users",
+    ]
 
     @admin.display(boolean=True, description="API token")
     def has_api_token(self, user: User) -> bool:
@@ -146,7 +166,9 @@ class UserAdmin(ServiceErrorsAsMessages):
     def recovery_codes_left(self, user: User) -> int:
         return recovery.remaining(user)
 
-    def get_form(self, request: HttpRequest, obj: User | None = None, change: bool = False, **kwargs):
+    def get_form(
+        self, request: HttpRequest, obj: User | None = None, change: bool = False, **kwargs
+    ):
         if obj is None:
             kwargs["form"] = AddUserAdminForm
             kwargs["fields"] = None
@@ -179,7 +201,9 @@ class UserAdmin(ServiceErrorsAsMessages):
             send_welcome_mail=data["send_welcome_mail"],
         )
 
-    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool
+    ) -> None:
         """Each changed field through its service (the add was done in save_form)."""
         if not change:
             return
@@ -196,8 +220,11 @@ class UserAdmin(ServiceErrorsAsMessages):
         if "summary_email_enabled" in changed:
             services.set_summary_email(actor, user, obj.summary_email_enabled)
 
-    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets, change: bool) -> None:
-        """Users have no many-to-many fields or inlines; memberships are changed on the flock pages."""
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets, change: bool
+    ) -> None:
+        """Users have no many-to-many fields or inlines; memberships are changed on the
+        flock pages."""
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         services.remove_user(Actor.from_request(request), obj)
@@ -216,11 +243,18 @@ class UserAdmin(ServiceErrorsAsMessages):
 
     @admin.action(description="Disable selected users")
     def disable_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._each(request, queryset, lambda actor, user: services.set_active(actor, user, False), "Disabled")
+        self._each(
+            request,
+            queryset,
+            lambda actor, user: services.set_active(actor, user, False),
+            "Disabled",
+        )
 
     @admin.action(description="Enable selected users")
     def enable_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._each(request, queryset, lambda actor, user: services.set_active(actor, user, True), "Enabled")
+        self._each(
+            request, queryset, lambda actor, user: services.set_active(actor, user, True), "Enabled"
+        )
 
     @admin.action(description="Send a password reset mail")
     def send_password_reset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -262,7 +296,9 @@ class OrgSettingAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: OrgSetting, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: OrgSetting, form: forms.ModelForm, change: bool
+    ) -> None:
         if "globally_enforce_2fa" in form.changed_data:
             services.set_global_2fa(Actor.from_request(request), obj.globally_enforce_2fa)
 
@@ -293,7 +329,15 @@ class WebAuthnCredentialAdmin(ReadOnlyAdmin):
 class AuditEntryAdmin(ReadOnlyAdmin):
     """The audit log, read-only: entries are written only by the service layer."""
 
-    list_display = ["timestamp", "action_type", "actor_label", "target_label", "flock_id", "message", "user_ip"]
+    list_display = [
+        "timestamp",
+        "action_type",
+        "actor_label",
+        "target_label",
+        "flock_id",
+        "message",
+        "user_ip",
+    ]
     list_filter = ["action_type", "timestamp"]
     search_fields = ["message", "actor_label", "target_label", "flock_id"]
     date_hierarchy = "timestamp"

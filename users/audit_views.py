@@ -36,7 +36,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         return render(request, "users/audit.html", context, status=400)
     try:
         page = keyset_page(
-            selectors.audit_entries(**form.filters()), limit=ENTRIES_PER_PAGE, cursor=request.GET.get("cursor", "")
+            selectors.audit_entries(**form.filters()),
+            limit=ENTRIES_PER_PAGE,
+            cursor=request.GET.get("cursor", ""),
         )
     except PortalError as exc:  # a forged cursor
         form.add_error(None, exc.message)
@@ -52,11 +54,15 @@ def audit_download(request: HttpRequest, fmt: str) -> HttpResponse:
     """The whole filtered view, newest first, streamed as CSV or JSON."""
     form = _filter_form(request, list(Flock.objects.all()))
     if not form.is_valid():
-        return HttpResponse("Invalid filter: " + form.errors.as_text(), status=400, content_type="text/plain")
+        return HttpResponse(
+            "Invalid filter: " + form.errors.as_text(), status=400, content_type="text/plain"
+        )
     entries = selectors.audit_entries(**form.filters()).order_by("-id").iterator(chunk_size=2000)
     rows = (audit_json(entry) for entry in entries)
     body = _csv(rows) if fmt == "csv" else _json(rows)
-    response = StreamingHttpResponse(body, content_type="text/csv" if fmt == "csv" else "application/json")
+    response = StreamingHttpResponse(
+        body, content_type="text/csv" if fmt == "csv" else "application/json"
+    )
     response["Content-Disposition"] = f'attachment; filename="audit-log.{fmt}"'
     return response
 
@@ -67,7 +73,8 @@ class _Echo:
 
 
 def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (names and e-mails come from users)."""
+    """A CSV cell that a spreadsheet will not run as a formula (names and e-mails come
+    from users)."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in FORMULA_STARTS else text
 

@@ -17,12 +17,20 @@ def yes_no(value: str) -> bool | None:
 
 
 class UserFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, max_length=200, help_text="E-mail, user name or note")
-    access_level = forms.ChoiceField(label="Access level", required=False, choices=[("", "Any"), *AccessLevel.choices])
+    q = forms.CharField(
+        label="Search", required=False, max_length=200, help_text="E-mail, user name or note"
+    )
+    access_level = forms.ChoiceField(
+        label="Access level", required=False, choices=[("", "Any"), *AccessLevel.choices]
+    )
     disabled = forms.ChoiceField(label="Disabled", required=False, choices=YES_NO)
-    two_factor = forms.ChoiceField(label="2FA", required=False, choices=[("", "Any"), *TwoFactor.CHOICES])
+    two_factor = forms.ChoiceField(
+        label="2FA", required=False, choices=[("", "Any"), *TwoFactor.CHOICES]
+    )
     token = forms.ChoiceField(label="API token", required=False, choices=YES_NO)
-    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in USER_SORTS], widget=forms.HiddenInput)
+    sort = forms.ChoiceField(
+        required=False, choices=[(key, key) for key in USER_SORTS], widget=forms.HiddenInput
+    )
 
     def filters(self) -> dict:
         data = self.cleaned_data
@@ -39,14 +47,23 @@ class UserFilterForm(forms.Form):
 class AddUserForm(forms.Form):
     """The fields and rules of v1 ``user/add``."""
 
-    email = forms.CharField(label="E-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    access_level = forms.ChoiceField(label="Access level", choices=AccessLevel.choices, initial=AccessLevel.USER)
+    email = forms.CharField(
+        label="E-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
+    access_level = forms.ChoiceField(
+        label="Access level", choices=AccessLevel.choices, initial=AccessLevel.USER
+    )
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     require_2fa = forms.BooleanField(
-        label="Require 2FA", required=False, help_text="They must enrol a second factor at first sign-in."
+        label="Require 2FA",
+        required=False,
+        help_text="They must enrol a second factor at first sign-in.",
     )
     send_welcome_mail = forms.BooleanField(
-        label="Send welcome mail", required=False, initial=True, help_text="With a link to choose a password."
+        label="Send welcome mail",
+        required=False,
+        initial=True,
+        help_text="With a link to choose a password.",
     )
 
 
@@ -60,7 +77,10 @@ class AccessLevelForm(forms.Form):
 
 class FlockAssignForm(forms.Form):
     flocks = forms.ModelMultipleChoiceField(
-        label="Flocks", queryset=Flock.objects.all(), widget=forms.CheckboxSelectMultiple, to_field_name="flock_id"
+        label="Flocks",
+        queryset=Flock.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        to_field_name="flock_id",
     )
     role = forms.ChoiceField(label="Role", choices=FlockRole.choices, initial=FlockRole.WATCHER)
 
@@ -89,10 +109,16 @@ class OrgSettingsForm(forms.Form):
 class AuditFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=200)
     action_type = forms.ChoiceField(label="Action", required=False)
-    user = forms.CharField(label="User", required=False, max_length=254, help_text="E-mail or user name")
+    user = forms.CharField(
+        label="User", required=False, max_length=254, help_text="E-mail or user name"
+    )
     flock = forms.ChoiceField(label="Flock", required=False)
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args, action_types: list[str], flocks: list[Flock], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -103,7 +129,9 @@ class AuditFilterForm(forms.Form):
         data = self.cleaned_data
         return {
             "action_type": data["action_type"],
-            "user_label": data["user"].strip().lower() if "@" in data["user"] else data["user"].strip(),
+            "user_label": data["user"].strip().lower()
+            if "@" in data["user"]
+            else data["user"].strip(),
             "flock_id": data["flock"],
             "start": data["start"],
             "end": data["end"],

@@ -60,7 +60,11 @@ class Account:
     key: str = field(init=False)
 
     def __post_init__(self) -> None:
-        key = f"user:{self.user.pk}" if self.user is not None else "name:" + self.name.removeprefix(_MASK_PREFIX)
+        key = (
+            f"user:{self.user.pk}"
+            if self.user is not None
+            else "name:" + self.name.removeprefix(_MASK_PREFIX)
+        )
         object.__setattr__(self, "key", key)
 
     @property
@@ -69,7 +73,8 @@ class Account:
 
 
 def account_named(name: str, fields: tuple[str, ...] = ()) -> Account:
-    """The account ``name`` means (``users.lookup.user_by_name_or_email``), loading only ``fields``."""
+    """The account ``name`` means (``users.lookup.user_by_name_or_email``), loading only
+    ``fields``."""
     user = None if _MASKED.match(name) else user_by_name_or_email(name, fields)
     return Account(user, user.username if user is not None else masked(name))
 
@@ -101,7 +106,9 @@ class Budget:
         window, _ = _window()
         limits = {f"authfail:{window}:ip:{self.ip}": settings.AUTH_ADDRESS_FAILURE_LIMIT}
         if self.account is not None:
-            limits[f"authfail:{window}:account:{self.account.key}"] = settings.AUTH_ACCOUNT_FAILURE_LIMIT
+            limits[f"authfail:{window}:account:{self.account.key}"] = (
+                settings.AUTH_ACCOUNT_FAILURE_LIMIT
+            )
         return limits
 
     def check(self, *also: str) -> dict:
@@ -159,7 +166,9 @@ def note_signin_failure(request: HttpRequest, name: str) -> Account:
     """Count a failed page sign-in step against the address and account budgets (django-axes
     counts the pair itself); a try refused because of a pause counts nowhere, as in axes."""
     account = account_named(name, ("id", "username", "email"))
-    if getattr(request, "signin_retry_after", None) is None:  # set when the try was refused unchecked
+    if (
+        getattr(request, "signin_retry_after", None) is None
+    ):  # set when the try was refused unchecked
         Budget(client_ip(request), account).note_failure()
     return account
 
@@ -176,6 +185,8 @@ def lift(actor: Actor, user: User) -> int:
             target=user,
             removed_attempts=removed,
         )
-    account_keys = [key for key in Budget("", Account(user, user.username)).limits() if ":account:" in key]
+    account_keys = [
+        key for key in Budget("", Account(user, user.username)).limits() if ":account:" in key
+    ]
     cache.delete_many(account_keys)
     return removed

@@ -18,10 +18,15 @@ def user_by_name_or_email(name: str, fields: tuple[str, ...] = ()) -> User | Non
     A user name wins over another user's e-mail, so every face resolves a name alike.
     Only ``fields`` are loaded when given (see ``users_where``).
     """
-    if not name or "\x00" in name:  # no user has a NUL in their name; PostgreSQL refuses it in queries
+    if (
+        not name or "\x00" in name
+    ):  # no user has a NUL in their name; PostgreSQL refuses it in queries
         return None
     candidates = users_where(("username", "email"), [name, name.lower()], fields)
-    return next((user for user in candidates if user.username == name), candidates[0] if candidates else None)
+    return next(
+        (user for user in candidates if user.username == name),
+        candidates[0] if candidates else None,
+    )
 
 
 def get_user_by_name_or_email(name: str) -> User:

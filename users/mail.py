@@ -68,7 +68,9 @@ def queue(kind: str, user: User, actor: Actor, reason: str) -> OutboxMail:
         user=user,
         requested_by=actor.label or (actor.user.label if actor.user else ""),
         reason=reason,
-        message_id=make_msgid(domain=urlsplit(settings.PORTAL_BASE_URL).hostname or "portal.invalid"),
+        message_id=make_msgid(
+            domain=urlsplit(settings.PORTAL_BASE_URL).hostname or "portal.invalid"
+        ),
     )
 
 
@@ -81,11 +83,19 @@ def queue_password_reset(user: User, actor: Actor) -> OutboxMail:
 
 
 def queue_factors_reset(user: User, actor: Actor, apps: int, keys: list[str]) -> OutboxMail:
-    """Someone else removed the user's second factors: they should know, in case they did not ask."""
-    removed = (["the authenticator app"] if apps else []) + [f'the security key "{key}"' for key in keys]
+    """Someone else removed the user's second factors: they should know, in case they
+    did not ask."""
+    removed = (["the authenticator app"] if apps else []) + [
+        f'the security key "{key}"' for key in keys
+    ]
     reason = ", ".join(removed)
     limit = OutboxMail._meta.get_field("reason").max_length
-    return queue(MailKind.FACTORS_RESET, user, actor, reason if len(reason) <= limit else reason[: limit - 1] + "…")
+    return queue(
+        MailKind.FACTORS_RESET,
+        user,
+        actor,
+        reason if len(reason) <= limit else reason[: limit - 1] + "…",
+    )
 
 
 def send_again(actor: Actor, user: User, mail_id: int) -> OutboxMail:
@@ -97,7 +107,11 @@ def send_again(actor: Actor, user: User, mail_id: int) -> OutboxMail:
             raise NotFound("No such mail for this user.")
         label = previous.get_kind_display().lower()
         record(
-            actor, "user_mail_resend", f"Queued the {label} mail for {user.label} again", target=user, mail=previous.pk
+            actor,
+            "user_mail_resend",
+            f"Queued the {label} mail for {user.label} again",
+            target=user,
+            mail=previous.pk,
         )
         return queue(previous.kind, user, actor, f"sent again by {actor.label or 'an admin'}")
 
@@ -110,7 +124,9 @@ def recent_mails(user: User) -> list[OutboxMail]:
 def queue_age() -> dict:
     """How far behind the worker is (for /readyz): queued mails and the oldest one's age."""
     now = timezone.now()
-    found = OutboxMail.objects.filter(status=MailStatus.QUEUED).aggregate(queued=Count("id"), oldest=Min("created"))
+    found = OutboxMail.objects.filter(status=MailStatus.QUEUED).aggregate(
+        queued=Count("id"), oldest=Min("created")
+    )
     oldest = found["oldest"]
     return {
         "queued": found["queued"],
@@ -141,7 +157,8 @@ def retry_delay(attempts: int) -> timedelta:
 
 def send_due(limit: int = 100) -> Counter:
     """Send the mails that are due, oldest first; returns how many were sent, put off, failed.
-    An unreachable server ends the pass, so a hanging one costs one EMAIL_TIMEOUT, not one a mail."""
+    An unreachable server ends the pass, so a hanging one costs one EMAIL_TIMEOUT, not one a
+    mail."""
     due = (
         OutboxMail.objects.filter(status=MailStatus.QUEUED, next_attempt__lte=timezone.now())
         .order_by("next_attempt", "id")
@@ -182,9 +199,13 @@ def _send_one(pk: int) -> tuple[str, bool]:
                 mail.status = MailStatus.FAILED
             else:
                 mail.next_attempt = now + retry_delay(mail.attempts)
-            logger.warning("Mail %s (attempt %d) not sent: %s", mail.message_id, mail.attempts, mail.last_error)
+            logger.warning(
+                "Mail %s (attempt %d) not sent: %s", mail.message_id, mail.attempts, mail.last_error
+            )
         else:
             mail.status, mail.sent_at, mail.last_error = MailStatus.SENT, now, ""
-        mail.save(update_fields=["status", "attempts", "next_attempt", "last_error", "sent_at", "updated"])
+        mail.save(
+            update_fields=["status", "attempts", "next_attempt", "last_error", "sent_at", "updated"]
+        )
         outcome = {MailStatus.SENT: "sent", MailStatus.FAILED: "failed"}.get(mail.status, "retry")
         return outcome, server_down

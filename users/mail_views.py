@@ -21,4 +21,6 @@ def user_mail_send_again(request: HttpRequest, user: User) -> None:
     if not (mail_id.isascii() and mail_id.isdigit() and len(mail_id) <= MAIL_ID_DIGITS):
         raise BadRequest("mail must be a mail id")
     queued = mail.send_again(Actor.from_request(request), user, int(mail_id))
-    messages.success(request, f"Queued the {queued.get_kind_display().lower()} mail to {user.email} again.")
+    messages.success(
+        request, f"Queued the {queued.get_kind_display().lower()} mail to {user.email} again."
+    )

@@ -21,14 +21,18 @@ class AccessLevel(models.TextChoices):
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def create_user(self, username: str, email: str | None = None, password: str | None = None, **extra) -> User:
+    def create_user(
+        self, username: str, email: str | None = None, password: str | None = None, **extra
+    ) -> User:
         email = self.normalize_email(email).lower() if email else None
         user = self.model(username=username, email=email, **extra)
         user.set_password(password)  # None gives an unusable password
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, username: str, email: str | None = None, password: str | None = None, **extra) -> User:
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra
+    ) -> User:
         extra["access_level"] = AccessLevel.ADMIN
         extra.setdefault("is_active", True)
         return self.create_user(username, email, password, **extra)
@@ -42,21 +46,31 @@ class User(AbstractBaseUser):
     indexed query without ever storing the token itself.
     """
 
-    username = models.CharField(max_length=150, unique=True, validators=[UnicodeUsernameValidator()])
+    username = models.CharField(
+        max_length=150, unique=True, validators=[UnicodeUsernameValidator()]
+    )
     email = models.EmailField(unique=True, null=True, blank=True, help_text="Stored lower-case.")
-    access_level = models.CharField(max_length=10, choices=AccessLevel.choices, default=AccessLevel.USER, db_index=True)
+    access_level = models.CharField(
+        max_length=10, choices=AccessLevel.choices, default=AccessLevel.USER, db_index=True
+    )
     note = models.TextField(blank=True, default="")
     is_active = models.BooleanField(default=True, db_index=True, help_text="False means disabled.")
     summary_email_enabled = models.BooleanField(default=True)
-    must_enroll_2fa = models.BooleanField(default=False, help_text="Set by totp_enabled when the user was added.")
+    must_enroll_2fa = models.BooleanField(
+        default=False, help_text="Set by totp_enabled when the user was added."
+    )
     api_token_hash = models.CharField(max_length=100, blank=True, default="")
-    api_token_index = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    api_token_index = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     api_token_created = models.DateTimeField(null=True, blank=True)
     api_token_last_used = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)
     session_generation = models.PositiveIntegerField(
-        default=0, editable=False, help_text="Raised to end every session: on disable, factor reset, new password."
+        default=0,
+        editable=False,
+        help_text="Raised to end every session: on disable, factor reset, new password.",
     )
 
     objects = UserManager()
@@ -121,7 +135,9 @@ class User(AbstractBaseUser):
 
     def _session_hash(self, secret: str) -> str:
         value = f"{self.password}:{self.session_generation}"
-        return salted_hmac("users.User.get_session_auth_hash", value, secret=secret, algorithm="sha256").hexdigest()
+        return salted_hmac(
+            "users.User.get_session_auth_hash", value, secret=secret, algorithm="sha256"
+        ).hexdigest()
 
 
 class OrgSetting(models.Model):
@@ -169,9 +185,13 @@ class AuditEntry(models.Model):
     timestamp = models.DateTimeField(default=timezone.now, db_index=True)
     action_type = models.CharField(max_length=64, db_index=True)
     message = models.TextField()
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     actor_label = models.CharField(max_length=254, blank=True, default="", db_index=True)
-    target = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    target = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     target_label = models.CharField(max_length=254, blank=True, default="", db_index=True)
     flock_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
     user_ip = models.GenericIPAddressField(null=True, blank=True)

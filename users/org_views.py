@@ -16,7 +16,8 @@ from .twofactor.decorators import recent_auth_required_when
 
 
 def _switches_enforcement_off(request: HttpRequest) -> bool:
-    """A POST turning globally enforced 2FA off: it needs a recent check (turning it on does not)."""
+    """A POST turning globally enforced 2FA off: it needs a recent check (turning it
+    on does not)."""
     if request.method != "POST" or not OrgSetting.load().globally_enforce_2fa:
         return False
     form = OrgSettingsForm(request.POST)
@@ -28,7 +29,8 @@ def _switches_enforcement_off(request: HttpRequest) -> bool:
 def org_settings(request: HttpRequest) -> HttpResponse:
     org = OrgSetting.load()
     form = OrgSettingsForm(
-        request.POST if request.method == "POST" else None, initial={"globally_enforce_2fa": org.globally_enforce_2fa}
+        request.POST if request.method == "POST" else None,
+        initial={"globally_enforce_2fa": org.globally_enforce_2fa},
     )
     if request.method == "POST" and form.is_valid():
         enabled = form.cleaned_data["globally_enforce_2fa"]

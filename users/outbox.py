@@ -29,7 +29,9 @@ class OutboxMail(models.Model):
     a resend after an unacknowledged delivery is recognisable as the same mail."""
 
     kind = models.CharField(max_length=32, choices=MailKind.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mails")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mails"
+    )
     requested_by = models.CharField(max_length=254, blank=True, default="")
     reason = models.CharField(max_length=200, blank=True, default="")
     status = models.CharField(max_length=16, choices=MailStatus.choices, default=MailStatus.QUEUED)

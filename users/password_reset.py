@@ -23,7 +23,9 @@ class ResetLinkPasswordForm(SetPasswordForm):
         self.actor = actor
 
     def save(self, commit: bool = True) -> User:
-        self.user = services.update_credentials(self.actor, self.user, password=self.cleaned_data["new_password1"])
+        self.user = services.update_credentials(
+            self.actor, self.user, password=self.cleaned_data["new_password1"]
+        )
         return self.user
 
 

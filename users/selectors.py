@@ -1,4 +1,5 @@
-"""Read queries on users and the audit log shared by the APIs and the pages, each a constant number of queries.
+"""Read queries on users and the audit log shared by the APIs and the pages, each a constant number
+of queries.
 
 Keyset pages live in ``portal/lib/keyset.py``; what joins users and flocks (a user with their
 memberships) in ``flocks/selectors.py``; the JSON descriptions in ``portal/json_replies.py``.
@@ -22,7 +23,9 @@ def users_with_factors() -> QuerySet[User]:
     return User.objects.annotate(has_totp=_has_totp(), has_webauthn=_has_webauthn())
 
 
-def users_where(columns: tuple[str, ...], values: list[str], fields: tuple[str, ...] = ()) -> list[User]:
+def users_where(
+    columns: tuple[str, ...], values: list[str], fields: tuple[str, ...] = ()
+) -> list[User]:
     """Users whose ``columns[i]`` equals ``values[i]`` for any i (unique columns: 0 to len rows),
     with only ``fields`` loaded when given (others load on first access, one query each).
 
@@ -49,7 +52,9 @@ def audit_entries(
         entries = entries.filter(action_type=action_type)
     if search:
         entries = entries.filter(
-            Q(message__icontains=search) | Q(actor_label__icontains=search) | Q(target_label__icontains=search)
+            Q(message__icontains=search)
+            | Q(actor_label__icontains=search)
+            | Q(target_label__icontains=search)
         )
     if user_label:
         entries = entries.filter(Q(actor_label=user_label) | Q(target_label=user_label))
@@ -58,7 +63,9 @@ def audit_entries(
     if start:
         entries = entries.filter(timestamp__gte=datetime.combine(start, time.min, tzinfo=UTC))
     if end:
-        entries = entries.filter(timestamp__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC))
+        entries = entries.filter(
+            timestamp__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+        )
     if after_id is not None:
         entries = entries.filter(id__gt=after_id)
     return entries
@@ -68,7 +75,12 @@ class TwoFactor:
     """The 2FA states the users page filters by."""
 
     NONE, TOTP, WEBAUTHN, BOTH = "none", "totp", "webauthn", "both"
-    CHOICES = [(NONE, "None"), (TOTP, "TOTP only"), (WEBAUTHN, "WebAuthn only"), (BOTH, "TOTP and WebAuthn")]
+    CHOICES = [
+        (NONE, "None"),
+        (TOTP, "TOTP only"),
+        (WEBAUTHN, "WebAuthn only"),
+        (BOTH, "TOTP and WebAuthn"),
+    ]
 
 
 USER_SORTS = {
@@ -96,7 +108,9 @@ def search_users(
     that page's details with ``users_in_order`` (so deep pages skip no annotations)."""
     users = User.objects.all()
     if search:
-        users = users.filter(Q(email__icontains=search) | Q(username__icontains=search) | Q(note__icontains=search))
+        users = users.filter(
+            Q(email__icontains=search) | Q(username__icontains=search) | Q(note__icontains=search)
+        )
     if access_level:
         users = users.filter(access_level=access_level)
     if disabled is not None:
@@ -154,7 +168,8 @@ ACTION_TYPES_SQL = """
 WITH RECURSIVE t(a) AS (
     SELECT MIN(action_type) FROM users_auditentry
     UNION ALL
-    SELECT (SELECT MIN(action_type) FROM users_auditentry WHERE action_type > t.a) FROM t WHERE t.a IS NOT NULL
+    SELECT (SELECT MIN(action_type) FROM users_auditentry WHERE action_type > t.a)
+    FROM t WHERE t.a IS NOT NULL
 )
 SELECT a FROM t WHERE a IS NOT NULL
 """

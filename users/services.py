@@ -30,7 +30,9 @@ from .tokens import generate_token, token_index
 from .twofactor.policy import has_second_factor
 
 USERNAME_MAX_LENGTH = 150
-ANOTHER_ADMIN = "An admin's password and token can be changed only by that admin, not through another."
+ANOTHER_ADMIN = (
+    "An admin's password and token can be changed only by that admin, not through another."
+)
 
 
 def clean_email(value: str, field: str = "email") -> str:
@@ -53,11 +55,15 @@ def clean_access_level(value: str, field: str = "access_level") -> str:
 
 def clean_username(value: str) -> str:
     if not value or len(value) > USERNAME_MAX_LENGTH:
-        raise InvalidInput(f"user_name must be 1 to {USERNAME_MAX_LENGTH} characters", field="user_name")
+        raise InvalidInput(
+            f"user_name must be 1 to {USERNAME_MAX_LENGTH} characters", field="user_name"
+        )
     try:
         UnicodeUsernameValidator()(value)
     except ValidationError:
-        raise InvalidInput("user_name may contain only letters, digits and @ . + - _", field="user_name") from None
+        raise InvalidInput(
+            "user_name may contain only letters, digits and @ . + - _", field="user_name"
+        ) from None
     return value
 
 
@@ -129,7 +135,8 @@ def refuse_if_last_active_admin(user: User, action: str) -> User:
 
 
 def _lock_name(name: str) -> None:
-    """Make creates of one name (in any letter case) queue, whether it comes as an e-mail or a user name.
+    """Make creates of one name (in any letter case) queue, whether it comes as an e-mail or a user
+    name.
 
     Sign-in and Basic auth take either, so no user may be named after another's e-mail. The
     unique indexes guard each column alone; on PostgreSQL two creates could each check the
@@ -138,9 +145,13 @@ def _lock_name(name: str) -> None:
     """
     if connection.vendor != "postgresql":
         return
-    digest = hashlib.blake2b(name.lower().encode(), digest_size=8, person=b"portal-username").digest()
+    digest = hashlib.blake2b(
+        name.lower().encode(), digest_size=8, person=b"portal-username"
+    ).digest()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)]
+        )
 
 
 def add_user(
@@ -155,7 +166,9 @@ def add_user(
     """Add a user by e-mail (the e-mail is also the user name); they set a password by mail."""
     email = clean_email(email)
     if len(email) > USERNAME_MAX_LENGTH:  # the e-mail becomes the user name
-        raise InvalidInput(f"email longer than maximum ({USERNAME_MAX_LENGTH} characters).", field="email")
+        raise InvalidInput(
+            f"email longer than maximum ({USERNAME_MAX_LENGTH} characters).", field="email"
+        )
     access_level = clean_access_level(access_level)
     note = clean_note(note)
     try:
@@ -164,7 +177,11 @@ def add_user(
             if User.objects.filter(Q(email=email) | Q(username__iexact=email)).exists():
                 raise Conflict(f"User ({email}) already exists.", field="email")
             user = User.objects.create_user(
-                username=email, email=email, access_level=access_level, note=note, must_enroll_2fa=require_2fa
+                username=email,
+                email=email,
+                access_level=access_level,
+                note=note,
+                must_enroll_2fa=require_2fa,
             )
             record(
                 actor,
@@ -187,7 +204,9 @@ def name_taken(username: str) -> bool:
     return User.objects.filter(Q(username__iexact=username) | Q(email=username.lower())).exists()
 
 
-def create_named_user(actor: Actor, *, username: str, password: str, token: str | None = None) -> User:
+def create_named_user(
+    actor: Actor, *, username: str, password: str, token: str | None = None
+) -> User:
     """Add a user by user name with a password (and optionally a token), as the v2 API does."""
     username = clean_username(username)
     password = clean_secret(password, "password")
@@ -225,7 +244,12 @@ def _password_hash(user: User, password: str) -> str:
 def _token_columns(token: str | None) -> dict[str, object]:
     """The token columns for ``token`` (hashed here, outside any lock), or cleared for None."""
     if token is None:
-        return {"api_token_hash": "", "api_token_index": None, "api_token_created": None, "api_token_last_used": None}
+        return {
+            "api_token_hash": "",
+            "api_token_index": None,
+            "api_token_created": None,
+            "api_token_last_used": None,
+        }
     return {
         "api_token_hash": bcrypt_hash(token),
         "api_token_index": token_index(token),
@@ -276,7 +300,9 @@ def update_credentials(
         columns["password"] = _password_hash(user, password)
     if token is not None:
         columns |= _token_columns(clean_secret(token, "token"))
-    changed = [name for name, value in (("password", password), ("token", token)) if value is not None]
+    changed = [
+        name for name, value in (("password", password), ("token", token)) if value is not None
+    ]
     try:
         with transaction.atomic():
             user = _locked(user)
@@ -294,7 +320,9 @@ def update_credentials(
     return user
 
 
-def issue_api_token(actor: Actor, user: User, *, unless_admin_other_than: User | None = None) -> str:
+def issue_api_token(
+    actor: Actor, user: User, *, unless_admin_other_than: User | None = None
+) -> str:
     """Make a new random API token for ``user``; the plain token is returned only here."""
     token = generate_token()
     columns = _token_columns(token)
@@ -302,7 +330,9 @@ def issue_api_token(actor: Actor, user: User, *, unless_admin_other_than: User |
         user = _locked(user)
         refuse_another_admin(user, unless_admin_other_than)
         user = _write(user, columns)
-        record(actor, "user_api_token_create", f"Issued a new API token for {user.label}", target=user)
+        record(
+            actor, "user_api_token_create", f"Issued a new API token for {user.label}", target=user
+        )
     return token
 
 
@@ -314,7 +344,8 @@ def end_sessions(user: User) -> User:
 
 
 def recently_admin(user: User) -> bool:
-    """An admin now, or demoted within ``settings.ADMIN_CREDENTIALS_COOLDOWN`` (from the audit log)."""
+    """An admin now, or demoted within ``settings.ADMIN_CREDENTIALS_COOLDOWN`` (from the
+    audit log)."""
     if user.is_admin:
         return True
     since = timezone.now() - settings.ADMIN_CREDENTIALS_COOLDOWN
@@ -336,7 +367,9 @@ def refuse_another_admin(user: User, caller: User | None) -> None:
 def revoke_api_token(actor: Actor, user: User) -> None:
     with transaction.atomic():
         user = _write(_locked(user), _token_columns(None))
-        record(actor, "user_api_token_revoke", f"Revoked the API token of {user.label}", target=user)
+        record(
+            actor, "user_api_token_revoke", f"Revoked the API token of {user.label}", target=user
+        )
 
 
 def set_note(actor: Actor, user: User, note: str, action_type: str = "user_note_add") -> User:
@@ -379,7 +412,9 @@ def set_active(actor: Actor, user: User, active: bool) -> User:
     """
     with transaction.atomic():
         user = _locked(user) if active else refuse_if_last_active_admin(user, "disable")
-        _write(user, {"is_active": active, "summary_email_enabled": active}, end_sessions=not active)
+        _write(
+            user, {"is_active": active, "summary_email_enabled": active}, end_sessions=not active
+        )
         verb = "enable" if active else "disable"
         record(actor, f"user_{verb}", f"{verb.capitalize()}d user {user.label}", target=user)
     return user
@@ -397,7 +432,12 @@ def set_summary_email(actor: Actor, user: User, enabled: bool) -> User:
     verb = "enable" if enabled else "disable"
     with transaction.atomic():
         user = _write(_locked(user), {"summary_email_enabled": enabled})
-        record(actor, f"user_summary_email_{verb}", f"{verb.capitalize()}d summary email for {user.label}", target=user)
+        record(
+            actor,
+            f"user_summary_email_{verb}",
+            f"{verb.capitalize()}d summary email for {user.label}",
+            target=user,
+        )
     return user
 
 
@@ -406,7 +446,9 @@ def reset_password(actor: Actor, user: User) -> None:
     if not user.email:
         raise InvalidInput(f"User ({user.username}) has no email address.", field="email")
     with transaction.atomic():
-        record(actor, "user_password_reset", f"Sent a password reset mail to {user.email}", target=user)
+        record(
+            actor, "user_password_reset", f"Sent a password reset mail to {user.email}", target=user
+        )
         mail.queue_password_reset(user, actor)
 
 
@@ -421,11 +463,14 @@ def disable_webauthn(actor: Actor, user: User) -> int:
 
 
 def reset_second_factors(actor: Actor, user: User) -> tuple[int, int]:
-    """Remove every second factor at once (one mail): the authenticator apps and security keys removed."""
+    """Remove every second factor at once (one mail): the authenticator apps and security keys
+    removed."""
     return _remove_factors(actor, user, totp=True, webauthn=True)
 
 
-def _remove_factors(actor: Actor, user: User, *, totp: bool = False, webauthn: bool = False) -> tuple[int, int]:
+def _remove_factors(
+    actor: Actor, user: User, *, totp: bool = False, webauthn: bool = False
+) -> tuple[int, int]:
     """Remove factors under the user's row lock, each kind audited.
 
     Done by anyone but the user themselves (an admin, the server's shell) it is a reset:
@@ -447,7 +492,11 @@ def _remove_factors(actor: Actor, user: User, *, totp: bool = False, webauthn: b
             keys = list(WebAuthnCredential.objects.filter(user=user).values_list("name", flat=True))
             WebAuthnCredential.objects.filter(user=user).delete()
             record(
-                actor, "user_webauthn_disable", f"Disabled WebAuthn for {user.label}", target=user, keys_removed=keys
+                actor,
+                "user_webauthn_disable",
+                f"Disabled WebAuthn for {user.label}",
+                target=user,
+                keys_removed=keys,
             )
         drop_recovery_codes_if_no_factor(user)
         if actor.user is None or actor.user.pk != user.pk:

@@ -20,10 +20,16 @@ urlpatterns = [
     path("users/<id:pk>/flocks/assign/", views.user_flocks_assign, name="user_flocks_assign"),
     path("users/<id:pk>/flocks/unassign/", views.user_flocks_unassign, name="user_flocks_unassign"),
     path("users/<id:pk>/remove/", views.user_remove, name="user_remove"),
-    path("users/<id:pk>/mails/send-again/", mail_views.user_mail_send_again, name="user_mail_send_again"),
+    path(
+        "users/<id:pk>/mails/send-again/",
+        mail_views.user_mail_send_again,
+        name="user_mail_send_again",
+    ),
     path("users/<id:pk>/token/", views.token_create, name="token_create"),
     path("users/<id:pk>/token/revoke/", views.token_revoke, name="token_revoke"),
     path("audit/", audit_views.audit_log, name="audit_log"),
-    re_path(r"^audit/download\.(?P<fmt>csv|json)$", audit_views.audit_download, name="audit_download"),
+    re_path(
+        r"^audit/download\.(?P<fmt>csv|json)$", audit_views.audit_download, name="audit_download"
+    ),
     path("org/", org_views.org_settings, name="org_settings"),
 ]

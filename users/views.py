@@ -66,7 +66,9 @@ def user_list(request: HttpRequest) -> HttpResponse:
         sort = form.cleaned_data["sort"] or "username"
     else:
         users, sort = User.objects.none(), "username"
-    page = Paginator(users.values_list("pk", flat=True), USERS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(users.values_list("pk", flat=True), USERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     page.object_list = users_in_order(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
@@ -82,14 +84,18 @@ def user_list(request: HttpRequest) -> HttpResponse:
             "sort": sort,
             "query": query.urlencode(),
             "sort_query": sort_query.urlencode(),
-            "filtered": any(form.data.get(name) for name in ("q", "access_level", "disabled", "two_factor", "token")),
+            "filtered": any(
+                form.data.get(name)
+                for name in ("q", "access_level", "disabled", "two_factor", "token")
+            ),
         },
         status=200 if form.is_valid() else 400,
     )
 
 
 def _grants_admin(request: HttpRequest, *args) -> bool:
-    """A POST that makes someone an admin (a new user or an access level): it needs a recent check."""
+    """A POST that makes someone an admin (a new user or an access level): it needs a
+    recent check."""
     return request.method == "POST" and request.POST.get("access_level") == AccessLevel.ADMIN
 
 
@@ -188,7 +194,9 @@ def user_note(request: HttpRequest, user: User) -> HttpResponse | None:
 def user_access_level(request: HttpRequest, user: User) -> HttpResponse | None:
     form = AccessLevelForm(request.POST)
     if form.is_valid():
-        services.set_access_level(Actor.from_request(request), user, form.cleaned_data["access_level"])
+        services.set_access_level(
+            Actor.from_request(request), user, form.cleaned_data["access_level"]
+        )
         messages.success(request, f"{user.label} is now {form.cleaned_data['access_level']}.")
         return None
     return _form_errors(request, user, "access_form", form)
@@ -256,14 +264,17 @@ def user_remove(request: HttpRequest, user: User) -> HttpResponse:
 
 @confirmed_action(
     title="Reset TOTP of {user}?",
-    question="Their authenticator app stops working for this portal; they enrol again at their next sign-in "
-    "if 2FA is required.",
+    question="Their authenticator app stops working for this portal; they enrol again at their "
+    "next sign-in if 2FA is required.",
     button="Reset TOTP",
     recent_check=True,
 )
 def user_reset_totp(request: HttpRequest, user: User) -> None:
     removed = services.disable_totp(Actor.from_request(request), user)
-    messages.success(request, f"Reset TOTP of {user.label} ({removed} device{'s' if removed != 1 else ''} removed).")
+    messages.success(
+        request,
+        f"Reset TOTP of {user.label} ({removed} device{'s' if removed != 1 else ''} removed).",
+    )
 
 
 @confirmed_action(
@@ -275,13 +286,17 @@ def user_reset_totp(request: HttpRequest, user: User) -> None:
 )
 def user_reset_webauthn(request: HttpRequest, user: User) -> None:
     removed = services.disable_webauthn(Actor.from_request(request), user)
-    messages.success(request, f"Reset WebAuthn of {user.label} ({removed} key{'s' if removed != 1 else ''} removed).")
+    messages.success(
+        request,
+        f"Reset WebAuthn of {user.label} ({removed} key{'s' if removed != 1 else ''} removed).",
+    )
 
 
 @confirmed_action(
     title="Lift the sign-in lock-out of {user}?",
-    question="Failed sign-ins counted against {user} are forgotten: they can sign in again at once from every "
-    "address, on the pages and in the API. Their password and second factors stay as they are.",
+    question="Failed sign-ins counted against {user} are forgotten: they can sign in again at once "
+    "from every address, on the pages and in the API. Their password and second factors stay as "
+    "they are.",
     button="Lift lock-out",
     button_class="primary",
     recent_check=True,
@@ -289,7 +304,9 @@ def user_reset_webauthn(request: HttpRequest, user: User) -> None:
 def user_lift_lockout(request: HttpRequest, user: User) -> None:
     removed = lockouts.lift(Actor.from_request(request), user)
     messages.success(
-        request, f"Lifted the sign-in lock-out of {user.label} ({removed} record{'s' if removed != 1 else ''} cleared)."
+        request,
+        f"Lifted the sign-in lock-out of {user.label} ({removed} "
+        f"record{'s' if removed != 1 else ''} cleared).",
     )
 
 
@@ -312,7 +329,9 @@ def token_create(request: HttpRequest, pk: int) -> HttpResponse:
         }
         return render(request, "confirm.html", context)
     token = services.issue_api_token(Actor.from_request(request), user)
-    return render(request, "users/token_created.html", {"section": "profile", "token": token, "person": user})
+    return render(
+        request, "users/token_created.html", {"section": "profile", "token": token, "person": user}
+    )
 
 
 @confirmed_action(

@@ -32,7 +32,11 @@ class V1TokenAuthentication(BaseAuthentication):
 
     def authenticate(self, request) -> tuple[User, None]:
         header_token = request.META.get(V1_TOKEN_HEADER)
-        token = header_token or request.query_params.get("auth_token") or _body(request).get("auth_token")
+        token = (
+            header_token
+            or request.query_params.get("auth_token")
+            or _body(request).get("auth_token")
+        )
         if not token:
             raise exceptions.AuthenticationFailed(V1_INVALID_TOKEN)
         try:
@@ -42,7 +46,9 @@ class V1TokenAuthentication(BaseAuthentication):
         except MustEnrol as exc:
             raise exceptions.PermissionDenied(str(exc)) from None
         if user is None:
-            raise exceptions.AuthenticationFailed(V1_BAD_HEADER_TOKEN if header_token else V1_INVALID_TOKEN)
+            raise exceptions.AuthenticationFailed(
+                V1_BAD_HEADER_TOKEN if header_token else V1_INVALID_TOKEN
+            )
         return user, None
 
     def authenticate_header(self, request) -> str:
@@ -50,7 +56,8 @@ class V1TokenAuthentication(BaseAuthentication):
 
 
 class V2Authentication(BaseAuthentication):
-    """HTTP Basic (user name + password, or user name + API token) or ``Authorization: Bearer <token>``.
+    """HTTP Basic (user name + password, or user name + API token) or ``Authorization: Bearer
+    <token>``.
 
     The password alone is refused (401, as a wrong one) for users a second factor protects:
     they use their token, minted on the pages after passing the factor. A disabled user's

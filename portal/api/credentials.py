@@ -78,7 +78,9 @@ class MustEnrol(Exception):
 class Client:
     ip: str
     user_agent: str
-    request: HttpRequest  # the Django request, on which django-axes counts the (account, address) pair
+    request: (
+        HttpRequest  # the Django request, on which django-axes counts the (account, address) pair
+    )
 
     @classmethod
     def from_request(cls, request) -> Client:
@@ -106,10 +108,17 @@ def _refuse_if_paused(client: Client, account: Account | None, *also: str) -> di
     return found
 
 
-def _audit_pause(client: Client, account: Account | None, over: list[str], retry_after: int) -> None:
+def _audit_pause(
+    client: Client, account: Account | None, over: list[str], retry_after: int
+) -> None:
     if any([cache.add(f"apithrottled:{key}", 1, retry_after) for key in over]):
         label = account.name if account is not None else ""
-        _audit(client, account, "api_auth_throttled", f"API authentication throttled for {label or client.ip}")
+        _audit(
+            client,
+            account,
+            "api_auth_throttled",
+            f"API authentication throttled for {label or client.ip}",
+        )
 
 
 def _failed(client: Client, account: Account | None, how: str) -> None:
@@ -121,7 +130,9 @@ def _failed(client: Client, account: Account | None, how: str) -> None:
     _audit(client, account, "api_auth_failed", f"Failed API authentication ({how}) for {label}")
 
 
-def _audit(client: Client, account: Account | None, action_type: str, message: str, **extra) -> None:
+def _audit(
+    client: Client, account: Account | None, action_type: str, message: str, **extra
+) -> None:
     """Audit a refusal under the account's user name, or the masked name that matched no user
     (it may be a password typed in the wrong box); the user agent is the client's choice,
     so no control characters (PostgreSQL refuses NUL) and no longer than its column."""
@@ -130,7 +141,9 @@ def _audit(client: Client, account: Account | None, action_type: str, message: s
         user_agent=_printable(client.user_agent, USER_AGENT_MAX),
         label=account.name[:AUDIT_LABEL_MAX] if account is not None else "",
     )
-    record(actor, action_type, message, target=account.user if account is not None else None, **extra)
+    record(
+        actor, action_type, message, target=account.user if account is not None else None, **extra
+    )
 
 
 def _printable(text: str, limit: int) -> str:
@@ -160,7 +173,13 @@ def _verified(key: str, remembered: str | None, user: User, stored_hash: str, ve
 def _token_of(user: User, token: str) -> User | None:
     """``user`` when ``token`` is their API token (remembered, else bcrypt), else None."""
     key = _credential_key("token", token)
-    if _verified(key, cache.get(key), user, user.api_token_hash, lambda: bcrypt_check(token, user.api_token_hash)):
+    if _verified(
+        key,
+        cache.get(key),
+        user,
+        user.api_token_hash,
+        lambda: bcrypt_check(token, user.api_token_hash),
+    ):
         if user.is_active and needs_enrolment(user):
             raise MustEnrol(ENROL_FIRST)
         _touch_token(user)
@@ -175,7 +194,11 @@ def check_token(token: str, client: Client) -> User | None:
     address cannot lock its holders out; a wrong one is refused at once when the address
     is over its budget, so the answer tells a throttled guesser nothing.
     """
-    user = next(iter(users_where(("api_token_index",), [token_index(token)], CHECKED_FIELDS)), None) if token else None
+    user = (
+        next(iter(users_where(("api_token_index",), [token_index(token)], CHECKED_FIELDS)), None)
+        if token
+        else None
+    )
     if user is not None and user.api_token_hash and _token_of(user, token) is not None:
         return user
     _refuse_if_paused(client, None)
@@ -188,7 +211,9 @@ def check_basic(name: str, secret: str, client: Client) -> User | None:
     API token, or their password and no second factor protects them; else None."""
     account = lockouts.account_named(name, CHECKED_FIELDS)
     user = account.user
-    is_token = user is not None and user.api_token_index and user.api_token_index == token_index(secret)
+    is_token = (
+        user is not None and user.api_token_index and user.api_token_index == token_index(secret)
+    )
     if is_token and _token_of(user, secret) is not None:
         return user
     key = _credential_key("password", f"{name}\0{secret}")
@@ -196,7 +221,9 @@ def check_basic(name: str, secret: str, client: Client) -> User | None:
     if user is None or not user.has_usable_password():
         bcrypt_check(secret, str(_DUMMY_HASH))
     elif not user.is_active:
-        _password_matches(user, secret)  # spent all the same, never remembered: a right one answers as a wrong one
+        _password_matches(
+            user, secret
+        )  # spent all the same, never remembered: a right one answers as a wrong one
     elif has_second_factor(user) or factor_required(user):
         if _password_matches(user, secret):
             _refused_password(client, account)

@@ -30,7 +30,12 @@ class V1ViewSet(ApiViewSet):
 
 
 def v1_action(
-    method: str, path: str, *, params: Sequence[V1Param] = (), success: dict | None = None, errors: Sequence[int] = ()
+    method: str,
+    path: str,
+    *,
+    params: Sequence[V1Param] = (),
+    success: dict | None = None,
+    errors: Sequence[int] = (),
 ) -> Callable[[Handler], Callable]:
     """Make ``handler(self, request, params) -> dict`` the v1 viewset action that answers
     ``method`` at ``/api/v1/<path>`` with ``{…, "result": "success"}``.
@@ -47,7 +52,12 @@ def v1_action(
             return Response({**body, "result": "success"})
 
         # OPTIONS names the action as DRF named the function view ("User Add").
-        routed = action(detail=False, methods=[method], url_path=path, name=camelcase_to_spaces(handler.__name__))(act)
+        routed = action(
+            detail=False,
+            methods=[method],
+            url_path=path,
+            name=camelcase_to_spaces(handler.__name__),
+        )(act)
         schema = v1_schema([method], params, success or {}, errors)
         return extend_schema(operation_id=f"v1_{handler.__name__}", **schema)(routed)
 

@@ -26,32 +26,43 @@ V1_ERROR = {
     "properties": {"result": {"type": "string", "enum": ["error"]}, "message": {"type": "string"}},
     "required": ["result", "message"],
 }
-V2_ERROR = {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
+V2_ERROR = {
+    "type": "object",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+}
 
 # Every API call may be refused this way, whatever its parameters.
 COMMON_ERRORS = {
     400: "a missing or invalid parameter (named in the message), or a malformed body",
-    401: "missing or wrong credentials (a disabled user's too, and the password alone of a user who has a second "
-    "factor or is required to have one: they use their API token)",
-    403: "the credentials' owner is not an active admin, or must enrol a second factor before using the API",
+    401: "missing or wrong credentials (a disabled user's too, and the password alone of a user "
+    "who has a second factor or is required to have one: they use their API token)",
+    403: "the credentials' owner is not an active admin, or must enrol a second factor before "
+    "using the API",
     405: "method not allowed",
     413: "request body over the documented limit (PORTAL_MAX_BODY_BYTES, 1 MiB by default)",
     415: "a body in a media type the operation does not read (v2: any state-changing request "
     "whose Content-Type is not application/json, even with no body)",
-    429: "too many failed authentication attempts from this address or for this account (Retry-After says "
-    "how long to wait)",
+    429: "too many failed authentication attempts from this address or for this account "
+    "(Retry-After says how long to wait)",
 }
-V1_ERRORS = {404: "unknown user or flock", 409: "duplicate user, or the last active admin would be lost"}
+V1_ERRORS = {
+    404: "unknown user or flock",
+    409: "duplicate user, or the last active admin would be lost",
+}
 
 
-def error_responses(error: dict, codes: Sequence[int], descriptions: dict[int, str] = V1_ERRORS) -> dict:
+def error_responses(
+    error: dict, codes: Sequence[int], descriptions: dict[int, str] = V1_ERRORS
+) -> dict:
     described = COMMON_ERRORS | descriptions
     return {code: OpenApiResponse(error, description=described[code]) for code in codes}
 
 
 @dataclass(frozen=True)
 class V1Param:
-    """One v1 parameter. ``kind``: string, email, integer, boolean, or list (comma-separated strings)."""
+    """One v1 parameter. ``kind``: string, email, integer, boolean, or list (comma-separated
+    strings)."""
 
     name: str
     description: str
@@ -94,7 +105,9 @@ class V1Param:
         )
 
 
-def v1_schema(methods: Sequence[str], params: Sequence[V1Param], success: dict, errors: Sequence[int]) -> dict:
+def v1_schema(
+    methods: Sequence[str], params: Sequence[V1Param], success: dict, errors: Sequence[int]
+) -> dict:
     """``extend_schema`` arguments for a v1 endpoint."""
     success_body = {
         "type": "object",
@@ -113,7 +126,10 @@ def v1_schema(methods: Sequence[str], params: Sequence[V1Param], success: dict, 
         required = [p.name for p in params if p.required]
         if required:
             form["required"] = required
-        arguments["request"] = {"application/x-www-form-urlencoded": form, "multipart/form-data": form}
+        arguments["request"] = {
+            "application/x-www-form-urlencoded": form,
+            "multipart/form-data": form,
+        }
     else:
         arguments["parameters"] = [p.query() for p in params]
     return arguments
@@ -122,10 +138,14 @@ def v1_schema(methods: Sequence[str], params: Sequence[V1Param], success: dict, 
 # Parameters several v1 endpoints share.
 EMAIL = V1Param("email", "E-mail address of the user.", required=True, kind="email")
 NOTE = V1Param("note", "Free text.", required=True)
-ACCESS_LEVEL = V1Param("access_level", "New access level.", required=True, enum=tuple(AccessLevel.values))
+ACCESS_LEVEL = V1Param(
+    "access_level", "New access level.", required=True, enum=tuple(AccessLevel.values)
+)
 FLOCK_ID = V1Param("flock_id", "Id of the flock (flock:…).", required=True)
 FLOCK_ID_LIST = V1Param("flock_id_list", "Flock ids.", required=True, kind="list")
-FLOCK_ROLE = V1Param("flock_access_level", "Role in the flocks.", required=True, enum=tuple(FlockRole.values))
+FLOCK_ROLE = V1Param(
+    "flock_access_level", "Role in the flocks.", required=True, enum=tuple(FlockRole.values)
+)
 FILTER = V1Param("filter_str", "Case-insensitive text to look for.", required=True)
 LIMIT = V1Param("limit", "Page size.", kind="integer", minimum=1, maximum=1000)
 CURSOR = V1Param("cursor", "cursor.next or cursor.prev of the previous page.")
@@ -199,7 +219,9 @@ class ActionSchema(AutoSchema):
     (or its base class's) says what the code does, not what each operation does."""
 
     def get_description(self) -> str:
-        return get_doc(getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None))
+        return get_doc(
+            getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
+        )
 
     def _is_list_view(self, serializer=None) -> bool:
         """No reply of these APIs is a bare JSON array: v2's ``list`` action answers
@@ -242,8 +264,9 @@ class V2Scheme(OpenApiAuthenticationExtension):
             {
                 "type": "http",
                 "scheme": "basic",
-                "description": "User name (or e-mail) and API token; or password, for users no second factor "
-                "protects (a user with a second factor, or required to have one, must use the token).",
+                "description": "User name (or e-mail) and API token; or password, for users no "
+                "second factor protects (a user with a second factor, or required to have one, "
+                "must use the token).",
             },
             {"type": "http", "scheme": "bearer"},
         ]
@@ -254,32 +277,44 @@ V2_USER = {
     "properties": {
         "user_name": {"type": "string"},
         "password": {**NULLABLE_STRING, "description": "bcrypt hash ($2b$…), null when unset"},
-        "token": {**NULLABLE_STRING, "description": "bcrypt hash of the API token, null when unset"},
+        "token": {
+            **NULLABLE_STRING,
+            "description": "bcrypt hash of the API token, null when unset",
+        },
     },
     "required": ["user_name", "password", "token"],
 }
 V2_REFUSED = {
     "oneOf": [
-        {"type": "object", "properties": {"user_exists": {"type": "boolean"}}, "required": ["user_exists"]},
+        {
+            "type": "object",
+            "properties": {"user_exists": {"type": "boolean"}},
+            "required": ["user_exists"],
+        },
         V2_ERROR,
     ]
 }
 V2_DESCRIPTION = 'Admin-only JSON view that answers the contract\'s 403 ``{"user_exists": …}``.'
 V2_ERRORS = {
-    403: "{user_exists: true} for a taken user name, {user_exists: false} for an unknown one, "
-    "or {message} when the credentials' owner is not an active admin, must enrol a second factor first, "
-    "or asks to set or refresh another admin's credentials",
+    403: "{user_exists: true} for a taken user name, {user_exists: false} for an unknown one, or "
+    "{message} when the credentials' owner is not an active admin, must enrol a second factor "
+    "first, or asks to set or refresh another admin's credentials",
     404: "no such path (a user name cannot contain '/')",
     409: "the token is already another user's",
 }
 USER_NAME = OpenApiParameter(
-    "user_name", location=OpenApiParameter.PATH, description="User name (letters, digits and @ . + - _)."
+    "user_name",
+    location=OpenApiParameter.PATH,
+    description="User name (letters, digits and @ . + - _).",
 )
 
 
 def v2_schema(success: dict, errors: Sequence[int] = (), request: dict | None = None) -> dict:
     """``extend_schema`` arguments for a v2 user operation (JSON in, JSON out)."""
-    responses = {200: success, **error_responses(V2_ERROR, [*COMMON_ERRORS, 404, *errors], V2_ERRORS)}
+    responses = {
+        200: success,
+        **error_responses(V2_ERROR, [*COMMON_ERRORS, 404, *errors], V2_ERRORS),
+    }
     responses[403] = OpenApiResponse(V2_REFUSED, description=V2_ERRORS[403])
     arguments = {"tags": ["v2"], "description": V2_DESCRIPTION, "responses": responses}
     if request is not None:
@@ -297,7 +332,8 @@ def v2_credentials(*required: str) -> dict:
     token = {
         **secret,
         "minLength": CLIENT_TOKEN_MIN_LENGTH,
-        "description": f"API token of the client's choice: at least {CLIENT_TOKEN_MIN_LENGTH} characters, "
+        "description": f"API token of the client's choice: at least {CLIENT_TOKEN_MIN_LENGTH} "
+        "characters, "
         "at most 72 bytes in UTF-8.",
     }
     body = {

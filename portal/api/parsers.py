@@ -1,4 +1,5 @@
-"""Body parsers for both APIs (kept apart from the views: DRF imports them while it loads its settings)."""
+"""Body parsers for both APIs (kept apart from the views: DRF imports them while it loads its
+settings)."""
 
 from __future__ import annotations
 

@@ -49,7 +49,11 @@ class AuditTrailViewSet(V1ViewSet):
             end=end,
             after_id=p.integer("after_id", 0) or None,
         )
-        page = keyset_page(entries, limit=p.integer("limit", 100, minimum=1, maximum=1000), cursor=p.optional("cursor"))
+        page = keyset_page(
+            entries,
+            limit=p.integer("limit", 100, minimum=1, maximum=1000),
+            cursor=p.optional("cursor"),
+        )
         return {
             "audit_trail": [audit_json(entry) for entry in page.items],
             "cursor": {"next": page.next, "prev": page.prev},

@@ -16,11 +16,20 @@ from .openapi import EMAIL, FILTER, FLOCK_ID, FLOCK_ID_LIST, FLOCK_ROLE, MSG, NO
 from .params import Params, split_list
 
 NAME = V1Param("name", "Name of the flock.", required=True)
-EMAILS = V1Param("emails", "E-mails of all the flock's members in this role (empty: none).", required=True, kind="list")
+EMAILS = V1Param(
+    "emails",
+    "E-mails of all the flock's members in this role (empty: none).",
+    required=True,
+    kind="list",
+)
 FLOCK_ID_REPLY = {"flock_id": {"type": "string"}}
 FLOCK = {
     "type": "object",
-    "properties": {"flock_id": {"type": "string"}, "name": {"type": "string"}, "note": {"type": "string"}},
+    "properties": {
+        "flock_id": {"type": "string"},
+        "name": {"type": "string"},
+        "note": {"type": "string"},
+    },
     "required": ["flock_id", "name", "note"],
 }
 
@@ -45,7 +54,13 @@ def _set_members(request, p: Params, role: str) -> dict:
 class FlocksViewSet(V1ViewSet):
     """Flocks, their notes and their members (managers and watchers)."""
 
-    @v1_action("POST", "user/flock/assign", params=[EMAIL, FLOCK_ROLE, FLOCK_ID_LIST], success=MSG, errors=[404])
+    @v1_action(
+        "POST",
+        "user/flock/assign",
+        params=[EMAIL, FLOCK_ROLE, FLOCK_ID_LIST],
+        success=MSG,
+        errors=[404],
+    )
     def user_flock_assign(self, request: Request, p: Params) -> dict:
         user = user_services.get_user_by_email(p.required("email"))
         role = services.clean_role(p.required("flock_access_level"))
@@ -54,7 +69,13 @@ class FlocksViewSet(V1ViewSet):
         ids = [flock.flock_id for flock in flocks]
         return {"msg": f"User {user.email} successfully assigned to {role} flock(s) {ids}"}
 
-    @v1_action("POST", "user/flock/unassign", params=[EMAIL, FLOCK_ROLE, FLOCK_ID_LIST], success=MSG, errors=[404])
+    @v1_action(
+        "POST",
+        "user/flock/unassign",
+        params=[EMAIL, FLOCK_ROLE, FLOCK_ID_LIST],
+        success=MSG,
+        errors=[404],
+    )
     def user_flock_unassign(self, request: Request, p: Params) -> dict:
         user = user_services.get_user_by_email(p.required("email"))
         role = services.clean_role(p.required("flock_access_level"))
@@ -81,7 +102,9 @@ class FlocksViewSet(V1ViewSet):
         flock = services.create_flock(actor(request), name, managers=managers, watchers=watchers)
         return {"flock_id": flock.flock_id}
 
-    @v1_action("POST", "flock/rename", params=[FLOCK_ID, NAME], success=FLOCK_ID_REPLY, errors=[404])
+    @v1_action(
+        "POST", "flock/rename", params=[FLOCK_ID, NAME], success=FLOCK_ID_REPLY, errors=[404]
+    )
     def flock_rename(self, request: Request, p: Params) -> dict:
         flock = services.get_flock(p.required("flock_id"))
         services.rename_flock(actor(request), flock, p.optional("name"))
@@ -116,11 +139,17 @@ class FlocksViewSet(V1ViewSet):
     )
     def flocks_filter(self, request: Request, p: Params) -> dict:
         term = p.required("filter_str")
-        flocks = Flock.objects.filter(Q(name__icontains=term) | Q(note__icontains=term) | Q(flock_id__icontains=term))
+        flocks = Flock.objects.filter(
+            Q(name__icontains=term) | Q(note__icontains=term) | Q(flock_id__icontains=term)
+        )
         return {"flocks": list(flocks.values("flock_id", "name", "note"))}
 
     @v1_action(
-        "GET", "flock/users", params=[FLOCK_ID], success={"managers": STRINGS, "watchers": STRINGS}, errors=[404]
+        "GET",
+        "flock/users",
+        params=[FLOCK_ID],
+        success={"managers": STRINGS, "watchers": STRINGS},
+        errors=[404],
     )
     def flock_users(self, request: Request, p: Params) -> dict:
         flock = services.get_flock(p.required("flock_id"))
@@ -146,6 +175,8 @@ class FlocksViewSet(V1ViewSet):
         services.remove_flock_note(actor(request), services.get_flock(p.required("flock_id")))
         return {}
 
-    @v1_action("GET", "flock/note", params=[FLOCK_ID], success={"note": {"type": "string"}}, errors=[404])
+    @v1_action(
+        "GET", "flock/note", params=[FLOCK_ID], success={"note": {"type": "string"}}, errors=[404]
+    )
     def flock_note(self, request: Request, p: Params) -> dict:
         return {"note": services.get_flock(p.required("flock_id")).note}

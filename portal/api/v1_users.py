@@ -17,7 +17,10 @@ from .openapi import ACCESS_LEVEL, EMAIL, FILTER, MSG, NOTE, PAGE_PARAMS, USER, 
 from .params import Params
 
 USERS_PAGE_MAX = 1000
-USER_AUTH = {key: USER["properties"][key] for key in ("email", "access_level", "managed_flocks", "watched_flocks")}
+USER_AUTH = {
+    key: USER["properties"][key]
+    for key in ("email", "access_level", "managed_flocks", "watched_flocks")
+}
 
 
 def _user_page(p: Params, users) -> dict:
@@ -45,7 +48,8 @@ def _user_details(p: Params) -> dict:
 
 
 class UsersViewSet(V1ViewSet):
-    """Users, addressed by e-mail: add, edit, disable, remove, reset their factors, list and find them."""
+    """Users, addressed by e-mail: add, edit, disable, remove, reset their factors, list and find
+    them."""
 
     @v1_action(
         "POST",
@@ -55,7 +59,9 @@ class UsersViewSet(V1ViewSet):
             ACCESS_LEVEL,
             V1Param("note", "Note about the user."),
             V1Param("totp_enabled", "Require the user to enrol a second factor.", kind="boolean"),
-            V1Param("send_welcome_mail", "Mail a link to set a password (default true).", kind="boolean"),
+            V1Param(
+                "send_welcome_mail", "Mail a link to set a password (default true).", kind="boolean"
+            ),
         ],
         success=MSG,
         errors=[409],
@@ -84,7 +90,9 @@ class UsersViewSet(V1ViewSet):
         services.remove_note(actor(request), user)
         return {"msg": f"User ({user.email}) note successfully removed."}
 
-    @v1_action("POST", "user/edit", params=[EMAIL, V1Param("note", "New note.")], success=MSG, errors=[404])
+    @v1_action(
+        "POST", "user/edit", params=[EMAIL, V1Param("note", "New note.")], success=MSG, errors=[404]
+    )
     def user_edit(self, request: Request, p: Params) -> dict:
         user = services.get_user_by_email(p.required("email"))
         note = p.get("note")
@@ -164,4 +172,7 @@ class UsersViewSet(V1ViewSet):
     @v1_action("GET", "user/auth", params=[EMAIL], success=USER_AUTH, errors=[404])
     def user_auth(self, request: Request, p: Params) -> dict:
         details = _user_details(p)
-        return {key: details[key] for key in ("email", "access_level", "managed_flocks", "watched_flocks")}
+        return {
+            key: details[key]
+            for key in ("email", "access_level", "managed_flocks", "watched_flocks")
+        }

@@ -19,7 +19,12 @@ class StatusViewSet(ApiViewSet):
         operation_id="v2_status",
         tags=["v2"],
         auth=[],
-        responses={200: {"type": "object", "properties": {"api_available": {"type": "boolean", "enum": [True]}}}},
+        responses={
+            200: {
+                "type": "object",
+                "properties": {"api_available": {"type": "boolean", "enum": [True]}},
+            }
+        },
     )
     @action(detail=False, url_path="status", name="Status")
     def status(self, request: Request) -> Response:

@@ -41,7 +41,9 @@ def user_document(user: User) -> dict:
     }
 
 
-def json_fields(request: Request, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, str]:
+def json_fields(
+    request: Request, allowed: tuple[str, ...], required: tuple[str, ...] = ()
+) -> dict[str, str]:
     """The body as a JSON object of string fields; an absent body counts as ``{}``.
 
     Unknown or missing fields and non-string values are refused before anything changes.
@@ -68,7 +70,9 @@ def client_token(fields: dict[str, str]) -> str | None:
         return None
     token = services.clean_secret(fields["token"], "token")
     if len(token) < CLIENT_TOKEN_MIN_LENGTH:
-        raise InvalidInput(f"token must be at least {CLIENT_TOKEN_MIN_LENGTH} characters", field="token")
+        raise InvalidInput(
+            f"token must be at least {CLIENT_TOKEN_MIN_LENGTH} characters", field="token"
+        )
     return token
 
 
@@ -79,14 +83,21 @@ def ensure_not_another_admin(request: Request, user: User, what: str) -> None:
     setting the credentials and promoting again does not get around it. The refusal is
     audited and changes nothing else; the service checks again under the row lock."""
     if user.pk != request.user.pk and (user.is_admin or services.recently_admin(user)):
-        record(actor(request), "api_credentials_refused", f"Refused to {what} of admin {user.label}", target=user)
+        record(
+            actor(request),
+            "api_credentials_refused",
+            f"Refused to {what} of admin {user.label}",
+            target=user,
+        )
         raise Forbidden(services.ANOTHER_ADMIN)
 
 
 def find_user(user_name: str, fields: tuple[str, ...] = ()) -> User:
     """The user named ``user_name`` (only ``fields`` loaded when given); a name no user
     could have is a 400, not a query."""
-    if len(user_name) > services.USERNAME_MAX_LENGTH or any(unicodedata.category(char) == "Cc" for char in user_name):
+    if len(user_name) > services.USERNAME_MAX_LENGTH or any(
+        unicodedata.category(char) == "Cc" for char in user_name
+    ):
         raise InvalidInput("Invalid user_name", field="user_name")
     return services.get_user_by_username(user_name, fields)
 
@@ -129,25 +140,40 @@ class UserViewSet(ApiViewSet):
 
     @extend_schema(
         operation_id="v2_users_list",
-        **v2_schema({"type": "object", "properties": {"users": {"type": "array", "items": {"type": "string"}}}}),
+        **v2_schema(
+            {
+                "type": "object",
+                "properties": {"users": {"type": "array", "items": {"type": "string"}}},
+            }
+        ),
     )
     def list(self, request: Request) -> Response:
-        return Response({"users": list(User.objects.order_by("username").values_list("username", flat=True))})
+        return Response(
+            {"users": list(User.objects.order_by("username").values_list("username", flat=True))}
+        )
 
     @extend_schema(operation_id="v2_user_get", parameters=[USER_NAME], **v2_schema(V2_USER))
     def retrieve(self, request: Request, user_name: str) -> Response:
         return Response(user_document(find_user(user_name, DOCUMENT_FIELDS)))
 
     @extend_schema(
-        operation_id="v2_user_create", parameters=[USER_NAME], **v2_schema(V2_USER, [409], v2_credentials("password"))
+        operation_id="v2_user_create",
+        parameters=[USER_NAME],
+        **v2_schema(V2_USER, [409], v2_credentials("password")),
     )
-    def create(self, request: Request, user_name: str) -> Response:  # POST on the detail URL, as the contract
-        username = services.clean_username(user_name)  # a name no user can have is a 400, not a query
+    def create(
+        self, request: Request, user_name: str
+    ) -> Response:  # POST on the detail URL, as the contract
+        username = services.clean_username(
+            user_name
+        )  # a name no user can have is a 400, not a query
         if services.name_taken(username):  # 403 before the body's 400
             raise Conflict(f"User ({username}) already exists.", field="user_name")
         fields = json_fields(request, CREDENTIAL_FIELDS, required=("password",))
         token = client_token(fields)
-        user = services.create_named_user(actor(request), username=user_name, password=fields["password"], token=token)
+        user = services.create_named_user(
+            actor(request), username=user_name, password=fields["password"], token=token
+        )
         return Response(user_document(user))
 
     @extend_schema(
@@ -159,7 +185,11 @@ class UserViewSet(ApiViewSet):
         services.remove_user(actor(request), find_user(user_name))
         return Response({})
 
-    @extend_schema(operation_id="v2_user_update", parameters=[USER_NAME], **v2_schema(V2_USER, [409], v2_credentials()))
+    @extend_schema(
+        operation_id="v2_user_update",
+        parameters=[USER_NAME],
+        **v2_schema(V2_USER, [409], v2_credentials()),
+    )
     @action(detail=True, methods=["put"], url_path="update", suffix="Update")
     def update_credentials(self, request: Request, user_name: str) -> Response:
         user = find_user(user_name)
@@ -167,7 +197,11 @@ class UserViewSet(ApiViewSet):
         fields = json_fields(request, CREDENTIAL_FIELDS)
         token = client_token(fields)
         user = services.update_credentials(
-            actor(request), user, password=fields.get("password"), token=token, unless_admin_other_than=request.user
+            actor(request),
+            user,
+            password=fields.get("password"),
+            token=token,
+            unless_admin_other_than=request.user,
         )
         return Response(user_document(user))
 

@@ -28,7 +28,9 @@ class ContractRouter(SimpleRouter):
             detail=False,
             initkwargs={"suffix": "List"},
         ),
-        DynamicRoute(url="{prefix}/{url_path}", name="{basename}-{url_name}", detail=False, initkwargs={}),
+        DynamicRoute(
+            url="{prefix}/{url_path}", name="{basename}-{url_name}", detail=False, initkwargs={}
+        ),
         Route(
             url="{prefix}/{lookup}",
             mapping={"get": "retrieve", "post": "create", "delete": "destroy"},
@@ -36,7 +38,12 @@ class ContractRouter(SimpleRouter):
             detail=True,
             initkwargs={"suffix": "Detail"},
         ),
-        DynamicRoute(url="{prefix}/{lookup}/{url_path}", name="{basename}-{url_name}", detail=True, initkwargs={}),
+        DynamicRoute(
+            url="{prefix}/{lookup}/{url_path}",
+            name="{basename}-{url_name}",
+            detail=True,
+            initkwargs={},
+        ),
     ]
 
     def __init__(self) -> None:

@@ -26,7 +26,9 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return login_required(wrapper)
 
 
-def may_open_user(*, self_allowed: bool = True) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def may_open_user(
+    *, self_allowed: bool = True
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """The view of the user ``pk`` (its URL's): admins open any user; others only themselves when
     ``self_allowed``. 403 before any lookup, so a 404 never tells a user that someone else exists.
     Stack it under ``login_required``."""

@@ -25,7 +25,11 @@ class KeysetPage:
 
 def encode_cursor(direction: str, pk: int) -> str:
     """The opaque cursor for the page after (``"next"``) or before (``"prev"``) the row ``pk``."""
-    return base64.urlsafe_b64encode(json.dumps({"d": direction, "id": pk}).encode()).decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(json.dumps({"d": direction, "id": pk}).encode())
+        .decode()
+        .rstrip("=")
+    )
 
 
 def decode_cursor(cursor: str) -> tuple[str, int]:
@@ -40,8 +44,11 @@ def decode_cursor(cursor: str) -> tuple[str, int]:
     return direction, pk
 
 
-def keyset_page(queryset: QuerySet, *, limit: int, cursor: str = "", newest_first: bool = True) -> KeysetPage:
-    """One page of ``queryset`` by id with opaque next/prev cursors (two queries, three after a cursor)."""
+def keyset_page(
+    queryset: QuerySet, *, limit: int, cursor: str = "", newest_first: bool = True
+) -> KeysetPage:
+    """One page of ``queryset`` by id with opaque next/prev cursors (two queries, three after a
+    cursor)."""
     forward, backward = ("-id", "id") if newest_first else ("id", "-id")
     beyond, before = ("id__lt", "id__gt") if newest_first else ("id__gt", "id__lt")
     total = queryset.count()

@@ -1,4 +1,5 @@
-"""Browser fixtures: Debian's headless Chromium driven by Playwright against pytest-django's live server.
+"""Browser fixtures: Debian's headless Chromium driven by Playwright against pytest-django's live
+server.
 
 Reusable by any page test: ``page`` / ``open_page`` (fresh browser contexts on the live
 server, failing the test on any CSP violation),
@@ -56,15 +57,19 @@ def _restore_test_database_state(saved: dict[str, object]) -> None:
 
 @pytest.fixture(scope="module")
 def browser(django_db_setup) -> Iterator[Browser]:
-    """One Chromium per test module (closed after it, as only one sync Playwright may run at a time)."""
+    """One Chromium per test module (closed after it, as only one sync Playwright may run at a
+    time)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
-            f"No Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium); bin/test does as root."
+            f"No Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium); "
+            "bin/test does as root."
         )
     saved = _saved_test_database_state()
     with sync_playwright() as playwright:
         _restore_test_database_state(saved)
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         yield browser
         browser.close()
     _restore_test_database_state(saved)
@@ -82,7 +87,9 @@ def open_page(browser: Browser, live_server, settings) -> Iterator[Callable[...,
     contexts, console = [], []
 
     def open_page(width: int = 1280) -> Page:
-        context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 860})
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": width, "height": 860}
+        )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
@@ -92,7 +99,9 @@ def open_page(browser: Browser, live_server, settings) -> Iterator[Callable[...,
     yield open_page
     for context in contexts:
         context.close()
-    assert [text for text in console if "Content Security Policy" in text or "Refused to" in text] == []
+    assert [
+        text for text in console if "Content Security Policy" in text or "Refused to" in text
+    ] == []
 
 
 @pytest.fixture
@@ -116,7 +125,13 @@ def shot(page: Page, request) -> Callable[[str], Path]:
     return take
 
 
-def sign_in(page: Page, user: User, password: str, totp_device: TOTPDevice | None = None, next_url: str = "/") -> None:
+def sign_in(
+    page: Page,
+    user: User,
+    password: str,
+    totp_device: TOTPDevice | None = None,
+    next_url: str = "/",
+) -> None:
     """Sign in through the real form; with ``totp_device`` the second step gets a fresh code."""
     page.goto(f"/login/?next={next_url}")
     page.fill("#id_login", user.username)

@@ -18,7 +18,10 @@ from playwright.sync_api import Page, expect
 from flocks.models import Flock, FlockMembership
 from users.models import AccessLevel, User
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "pages"
 SHOTS.mkdir(parents=True, exist_ok=True)
@@ -70,7 +73,9 @@ def test_admin_runs_a_users_life_cycle_from_the_browser(open_page, login):
     page.get_by_role("button", name="Enable user").click()
     assert "Enabled walt@example.com." in flash(page)
 
-    TOTPDevice.objects.create(user=walt, name="walt's phone", confirmed=True)  # walt enrolled meanwhile
+    TOTPDevice.objects.create(
+        user=walt, name="walt's phone", confirmed=True
+    )  # walt enrolled meanwhile
     page.reload()
     shot(page, "04-user-profile")
     page.get_by_role("link", name="Reset TOTP…").click()
@@ -83,7 +88,13 @@ def test_admin_runs_a_users_life_cycle_from_the_browser(open_page, login):
     page.get_by_label("User", exact=True).fill("walt@example.com")
     page.get_by_role("button", name="Filter").click()
     log = page.locator("table").inner_text()
-    for action in ("user_2fa_disable", "user_enable", "user_disable", "user_assign_to_flock", "user_add"):
+    for action in (
+        "user_2fa_disable",
+        "user_enable",
+        "user_disable",
+        "user_assign_to_flock",
+        "user_add",
+    ):
         assert action in log
     assert "Assigned walt@example.com to flock Harbour office as watcher" in log
     shot(page, "07-audit-log")
@@ -112,7 +123,9 @@ def test_admin_runs_a_users_life_cycle_from_the_browser(open_page, login):
 def test_a_watcher_sees_the_flock_but_cannot_change_it(open_page, login):
     flock = Flock.objects.create(name="Harbour office", note="Sensors in the server room")
     manager = User.objects.create_user("mia", "mia@example.com", PASSWORD)
-    watcher = User.objects.create_user("wes", "wes@example.com", PASSWORD, access_level=AccessLevel.USER)
+    watcher = User.objects.create_user(
+        "wes", "wes@example.com", PASSWORD, access_level=AccessLevel.USER
+    )
     FlockMembership.objects.create(user=manager, flock=flock, role="manager")
     FlockMembership.objects.create(user=watcher, flock=flock, role="watcher")
     page = open_page()
@@ -123,7 +136,11 @@ def test_a_watcher_sees_the_flock_but_cannot_change_it(open_page, login):
     page.get_by_role("button", name="Create API token").click()  # just signed in: no second check
     token = page.get_by_label("API token").input_value()
     watcher.refresh_from_db()
-    assert len(token) >= 40 and token not in watcher.api_token_hash and watcher.api_token_hash.startswith("$2")
+    assert (
+        len(token) >= 40
+        and token not in watcher.api_token_hash
+        and watcher.api_token_hash.startswith("$2")
+    )
     shot(page, "14-token-created")
     page.get_by_role("link", name="Done").click()
     expect(page.get_by_text("Last used")).to_be_visible()

@@ -14,7 +14,10 @@ from users.twofactor.totp_device import EncryptedTOTPDevice
 
 # The live server needs committed data; serialized_rollback restores the migrations' rows (and keeps
 # later serialized_rollback tests from meeting the content types a plain flush re-creates).
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def enrol_totp_in_page(page: Page, user: User, shot) -> None:
@@ -101,11 +104,15 @@ def test_forced_enrolment_when_enforcement_is_on(page, shot, login, ann, system)
 
 def test_admin_reset_then_re_enrolment(page, shot, login, ann, admin, system, live_server):
     services.set_global_2fa(system, True)
-    TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)  # under enforcement a token needs a factor
+    TOTPDevice.objects.create(
+        user=admin, name="phone", confirmed=True
+    )  # under enforcement a token needs a factor
     TOTPDevice.objects.create(user=ann, name="lost phone", confirmed=True)
     token = services.issue_api_token(system, admin)
     response = requests.post(
-        f"{live_server.url}/api/v1/user/2fa/disable", data={"auth_token": token, "email": "ann@example.com"}, timeout=10
+        f"{live_server.url}/api/v1/user/2fa/disable",
+        data={"auth_token": token, "email": "ann@example.com"},
+        timeout=10,
     )
     assert response.json() == {
         "msg": "Successfully disabled two-factor authentication for user ann@example.com",

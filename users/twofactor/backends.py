@@ -19,7 +19,11 @@ class AxesLockoutBackend(AxesStandaloneBackend):
     """
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs,
     ) -> None:
         if request is None:
             return None

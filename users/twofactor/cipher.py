@@ -28,15 +28,16 @@ NONCE_BYTES = 12
 
 
 class Unreadable(Exception):
-    """No configured secret key opens the value: the key changed, or the value was altered or moved."""
+    """No configured secret key opens the value: the key changed, or the value was
+    altered or moved."""
 
 
 @functools.lru_cache(maxsize=16)
 def _aead(purpose: str, secret_key: str | bytes) -> AESGCM:
     """Derived once per (purpose, secret key): HKDF is cheap, but sign-in should not redo it."""
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"portal:{purpose}:enc1".encode()).derive(
-        force_bytes(secret_key)
-    )
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=f"portal:{purpose}:enc1".encode()
+    ).derive(force_bytes(secret_key))
     return AESGCM(key)
 
 

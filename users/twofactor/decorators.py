@@ -30,7 +30,9 @@ def reauth_url(next_url: str) -> str:
 def confirm_before_change(request: HttpRequest, back: str) -> HttpResponse:
     """A change sent with a stale check is dropped: the user confirms it is them, comes back to
     ``back`` (a page to GET) and sends it again."""
-    messages.info(request, "Nothing was changed yet: confirm it is you, then make the change again.")
+    messages.info(
+        request, "Nothing was changed yet: confirm it is you, then make the change again."
+    )
     return redirect(reauth_url(back))
 
 
@@ -47,7 +49,9 @@ def recent_auth_required(view: Callable) -> Callable:
             return view(request, *args, **kwargs)
         if request.content_type == "application/json":
             url = reauth_url(request.headers.get("X-Return-To") or reverse("security"))
-            return JsonResponse({"error": "Please confirm it is you first.", "redirect": url}, status=401)
+            return JsonResponse(
+                {"error": "Please confirm it is you first.", "redirect": url}, status=401
+            )
         return redirect(reauth_url(request.get_full_path()))
 
     return wrapped
@@ -68,7 +72,11 @@ def recent_auth_required_when(
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if asks(request, *args, **kwargs) and not checked_recently(request):
-                back = come_back_to(request, *args, **kwargs) if come_back_to else request.get_full_path()
+                back = (
+                    come_back_to(request, *args, **kwargs)
+                    if come_back_to
+                    else request.get_full_path()
+                )
                 return confirm_before_change(request, back)
             return view(request, *args, **kwargs)
 

@@ -19,4 +19,6 @@ class TooManyAttempts(FactorRefused):
 
     def __init__(self, until: datetime) -> None:
         seconds = max(1, math.ceil((until - timezone.now()).total_seconds()))
-        super().__init__(f"Too many wrong codes. Wait {seconds} seconds and try again.", field="code")
+        super().__init__(
+            f"Too many wrong codes. Wait {seconds} seconds and try again.", field="code"
+        )

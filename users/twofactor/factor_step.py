@@ -1,5 +1,6 @@
 """What the second step of sign-in and a re-authentication share: the lock-out check and page
-(django-axes' too), the code and security-key checks and the page's context. Each has its own small views over these
+(django-axes' too), the code and security-key checks and the page's context. Each has its own small
+views over these
 (``login_views.py``, ``reauth_views.py``), as allauth has per stage."""
 
 from __future__ import annotations
@@ -48,17 +49,29 @@ def paused_answer(request: HttpRequest, user: User, *, account_wide: bool) -> Ht
     return locked_out(request)
 
 
-def locked_out(request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None):
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
+):
     """django-axes' lock-out answer (AXES_LOCKOUT_CALLABLE), also for a paused account or
     address (``users.lockouts``): 429 with Retry-After, a page or JSON for the key scripts."""
     session.clear_pending(request)
     retry_after = getattr(request, "signin_retry_after", None) or lockouts.cooloff_seconds()
     minutes = max(1, math.ceil(retry_after / 60))
-    message = f"Too many failed sign-in attempts. Signing in is paused for {minutes} minutes; try again later."
+    message = (
+        f"Too many failed sign-in attempts. Signing in is paused for {minutes} minutes; try "
+        "again later."
+    )
     if request.content_type == "application/json":
         response = JsonResponse({"error": message, "redirect": reverse("login")}, status=429)
     else:
-        response = render(request, "twofactor/locked_out.html", {"message": message, "minutes": minutes}, status=429)
+        response = render(
+            request,
+            "twofactor/locked_out.html",
+            {"message": message, "minutes": minutes},
+            status=429,
+        )
     response["Retry-After"] = str(retry_after)
     return response
 
@@ -74,7 +87,9 @@ def code_passes(request: HttpRequest, user: User, code_form: CodeForm) -> tuple[
     if not (request.method == "POST" and code_form.is_valid()):
         return None
     try:
-        passed = app_or_recovery_code.check(Actor.from_request(request, user), user, code_form.cleaned_data["code"])
+        passed = app_or_recovery_code.check(
+            Actor.from_request(request, user), user, code_form.cleaned_data["code"]
+        )
     except FactorRefused as exc:
         code_form.add_error("code", exc.message)
         return None
@@ -85,7 +100,8 @@ def code_passes(request: HttpRequest, user: User, code_form: CodeForm) -> tuple[
 
 
 def page_context(request: HttpRequest, user: User, purpose: str, **forms: object) -> dict:
-    """The factor page's context; ``purpose`` names its security-key URLs (``<purpose>_webauthn_*``)."""
+    """The factor page's context; ``purpose`` names its security-key URLs
+    (``<purpose>_webauthn_*``)."""
     return {
         "subject": user,
         "has_totp": totp.confirmed_device(user) is not None,
@@ -99,10 +115,14 @@ def page_context(request: HttpRequest, user: User, purpose: str, **forms: object
 
 
 def signed_out_answer() -> JsonResponse:
-    return JsonResponse({"error": "Please sign in again.", "redirect": reverse("login")}, status=401)
+    return JsonResponse(
+        {"error": "Please sign in again.", "redirect": reverse("login")}, status=401
+    )
 
 
-def key_options(request: HttpRequest, purpose: str, user: User | None, *, account_wide: bool) -> HttpResponse:
+def key_options(
+    request: HttpRequest, purpose: str, user: User | None, *, account_wide: bool
+) -> HttpResponse:
     """The security-key challenge for ``user`` (JSON), bound to ``purpose`` in the session."""
     if user is None:
         return signed_out_answer()

@@ -21,10 +21,14 @@ class LoginForm(forms.Form):
     login = forms.CharField(
         label="User name or e-mail",
         max_length=254,
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True, "autocapitalize": "none"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autofocus": True, "autocapitalize": "none"}
+        ),
     )
     password = forms.CharField(
-        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
     error_messages = {"invalid": "Wrong user name or password, or the account is disabled."}
@@ -55,7 +59,12 @@ class CodeForm(forms.Form):
         label="Code",
         max_length=32,
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false", "autofocus": True}
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
         ),
     )
 
@@ -64,7 +73,9 @@ class PasswordCheckForm(forms.Form):
     """Re-authentication with the password (through axes, so guesses are counted)."""
 
     password = forms.CharField(
-        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
     def __init__(self, request: HttpRequest, *args, **kwargs) -> None:
@@ -73,7 +84,10 @@ class PasswordCheckForm(forms.Form):
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
-        if authenticate(self.request, username=self.request.user.username, password=password) is None:
+        if (
+            authenticate(self.request, username=self.request.user.username, password=password)
+            is None
+        ):
             raise forms.ValidationError("That password is not right.", code="invalid")
         return password
 
@@ -94,7 +108,9 @@ class PasswordChangeForm(forms.Form):
         help_text=password_validators_help_text_html(),
     )
     new_password2 = forms.CharField(
-        label="New password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label="New password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
     def clean(self) -> dict:

@@ -49,13 +49,20 @@ def login_view(request: HttpRequest) -> HttpResponse:
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         user = request.user
-        record(Actor.from_request(request, user), "user_logout", f"{user.label} signed out", target=user)
+        record(
+            Actor.from_request(request, user),
+            "user_logout",
+            f"{user.label} signed out",
+            target=user,
+        )
     auth.logout(request)
     messages.success(request, "You have signed out.")
     return redirect(settings.LOGOUT_REDIRECT_URL)
 
 
-def _finish_login(request: HttpRequest, user: User, method: str, device: Device | None = None) -> str:
+def _finish_login(
+    request: HttpRequest, user: User, method: str, device: Device | None = None
+) -> str:
     """Sign the pending user in; returns where they were going."""
     next_url = session.pending_next(request)
     session.complete_login(request, user, method, device)
@@ -82,7 +89,9 @@ def login_verify(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 def login_webauthn_options(request: HttpRequest) -> HttpResponse:
-    return factor_step.key_options(request, PURPOSE, session.pending_user(request), account_wide=ACCOUNT_WIDE)
+    return factor_step.key_options(
+        request, PURPOSE, session.pending_user(request), account_wide=ACCOUNT_WIDE
+    )
 
 
 @never_cache

@@ -20,7 +20,9 @@ class EnrolmentRequiredMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request: HttpRequest, view_func: Callable, view_args, view_kwargs) -> HttpResponse | None:
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args, view_kwargs
+    ) -> HttpResponse | None:
         if (
             request.user.is_authenticated
             and not getattr(view_func, ENROLMENT_ALLOWED, False)

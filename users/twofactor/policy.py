@@ -24,7 +24,9 @@ def enforcement_applies(user: User) -> bool:
     """
     if user.must_enroll_2fa:
         return True
-    return bool(OrgSetting.objects.filter(pk=1).values_list("globally_enforce_2fa", flat=True).first())
+    return bool(
+        OrgSetting.objects.filter(pk=1).values_list("globally_enforce_2fa", flat=True).first()
+    )
 
 
 def factor_required(user: User) -> bool:
@@ -41,7 +43,9 @@ def needs_enrolment(user: User) -> bool:
     return factor_required(user) and not has_second_factor(user)
 
 
-def ensure_not_last_factor(user: User, *, removing_totp: bool = False, removing_keys: int = 0) -> None:
+def ensure_not_last_factor(
+    user: User, *, removing_totp: bool = False, removing_keys: int = 0
+) -> None:
     """An enforced user may not remove their last factor themselves (an admin reset may)."""
     if not enforcement_applies(user):
         return
@@ -50,5 +54,6 @@ def ensure_not_last_factor(user: User, *, removing_totp: bool = False, removing_
         left += TOTPDevice.objects.filter(user=user, confirmed=True).count()
     if left <= 0:
         raise FactorRefused(
-            "Two-factor sign-in is required for your account: add another factor before removing this one."
+            "Two-factor sign-in is required for your account: add another factor before removing "
+            "this one."
         )

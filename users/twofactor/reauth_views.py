@@ -29,7 +29,9 @@ def _signed_in(request: HttpRequest) -> User | None:
     return request.user if request.user.is_authenticated else None
 
 
-def _finish_reauth(request: HttpRequest, user: User, method: str, device: Device | None = None) -> str:
+def _finish_reauth(
+    request: HttpRequest, user: User, method: str, device: Device | None = None
+) -> str:
     """Mark the session checked now (and verified, by a factor); returns where to go back to."""
     if device is not None:
         django_otp.login(request, device)
@@ -48,12 +50,16 @@ def reauth(request: HttpRequest) -> HttpResponse:
     if (paused := factor_step.paused_answer(request, user, account_wide=ACCOUNT_WIDE)) is not None:
         return paused
     code_form = factor_step.posted_code_form(request)
-    password_form = PasswordCheckForm(request, request.POST if request.POST.get("action") == "password" else None)
+    password_form = PasswordCheckForm(
+        request, request.POST if request.POST.get("action") == "password" else None
+    )
     if request.method == "POST" and password_form.is_bound and password_form.is_valid():
         return redirect(_finish_reauth(request, user, "password"))
     if (passed := factor_step.code_passes(request, user, code_form)) is not None:
         return redirect(_finish_reauth(request, user, *passed))
-    context = factor_step.page_context(request, user, PURPOSE, code_form=code_form, password_form=password_form)
+    context = factor_step.page_context(
+        request, user, PURPOSE, code_form=code_form, password_form=password_form
+    )
     return render(request, "twofactor/reauth.html", context)
 
 
@@ -68,4 +74,6 @@ def reauth_webauthn_options(request: HttpRequest) -> HttpResponse:
 @require_POST
 @enrolment_allowed
 def reauth_webauthn_verify(request: HttpRequest) -> HttpResponse:
-    return factor_step.key_verify(request, PURPOSE, _signed_in(request), _finish_reauth, account_wide=ACCOUNT_WIDE)
+    return factor_step.key_verify(
+        request, PURPOSE, _signed_in(request), _finish_reauth, account_wide=ACCOUNT_WIDE
+    )

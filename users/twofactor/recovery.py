@@ -49,8 +49,15 @@ def generate(actor: Actor, user: User) -> list[str]:
     with transaction.atomic():
         device, _ = StaticDevice.objects.get_or_create(user=user, defaults={"name": DEVICE_NAME})
         device.token_set.all().delete()
-        StaticToken.objects.bulk_create(StaticToken(device=device, token=_digest(code)) for code in codes)
-        record(actor, "user_recovery_codes_generate", f"Generated new recovery codes for {user.label}", target=user)
+        StaticToken.objects.bulk_create(
+            StaticToken(device=device, token=_digest(code)) for code in codes
+        )
+        record(
+            actor,
+            "user_recovery_codes_generate",
+            f"Generated new recovery codes for {user.label}",
+            target=user,
+        )
     return codes
 
 
@@ -69,5 +76,11 @@ def use(actor: Actor, user: User, code: str) -> StaticDevice | None:
             return None
         device.throttle_reset()
         left = device.token_set.count()
-        record(actor, "user_recovery_code_use", f"{user.label} used a recovery code", target=user, remaining=left)
+        record(
+            actor,
+            "user_recovery_code_use",
+            f"{user.label} used a recovery code",
+            target=user,
+            remaining=left,
+        )
     return device

@@ -102,7 +102,9 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
 
 
 def _confirm_page(request: HttpRequest, title: str, text: str, button: str) -> HttpResponse:
-    return render(request, "twofactor/confirm.html", {"title": title, "text": text, "button": button})
+    return render(
+        request, "twofactor/confirm.html", {"title": title, "text": text, "button": button}
+    )
 
 
 @never_cache
@@ -135,7 +137,9 @@ def _json_error(exc: InvalidInput) -> JsonResponse:
 @enrolment_allowed
 @recent_auth_required
 def key_register_options(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(webauthn_keys.registration_options(request, request.user), content_type="application/json")
+    return HttpResponse(
+        webauthn_keys.registration_options(request, request.user), content_type="application/json"
+    )
 
 
 @never_cache
@@ -149,7 +153,9 @@ def key_register(request: HttpRequest) -> HttpResponse:
         credential = body.get("credential")
         if not isinstance(credential, dict):
             raise FactorRefused("The security key's answer is missing.")
-        key = webauthn_keys.register(request, _actor(request), request.user, str(body.get("name", "")), credential)
+        key = webauthn_keys.register(
+            request, _actor(request), request.user, str(body.get("name", "")), credential
+        )
     except FactorRefused as exc:
         return _json_error(exc)
     messages.success(request, f"Security key “{key.name}” added.")
@@ -191,7 +197,10 @@ def key_remove(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Security key “{key.name}” removed.")
         return redirect("security")
     return _confirm_page(
-        request, f"Remove the security key “{key.name}”?", "It will no longer work for signing in.", "Remove key"
+        request,
+        f"Remove the security key “{key.name}”?",
+        "It will no longer work for signing in.",
+        "Remove key",
     )
 
 
@@ -233,11 +242,18 @@ def password_change(request: HttpRequest) -> HttpResponse:
         password = form.cleaned_data["new_password1"]
         try:
             _keep_only_this_session(
-                request, lambda: services.update_credentials(_actor(request), request.user, password=password)
+                request,
+                lambda: services.update_credentials(
+                    _actor(request), request.user, password=password
+                ),
             )
-        except PortalError as exc:  # a password the validators refuse, or the account removed meanwhile
+        except (
+            PortalError
+        ) as exc:  # a password the validators refuse, or the account removed meanwhile
             form.add_error("new_password1", exc.message.removeprefix("password: "))
         else:
-            messages.success(request, "Your password was changed. Your other sessions were signed out.")
+            messages.success(
+                request, "Your password was changed. Your other sessions were signed out."
+            )
             return redirect("security")
     return render(request, "twofactor/password_change.html", {"form": form})

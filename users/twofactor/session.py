@@ -61,7 +61,11 @@ def complete_login(request: HttpRequest, user: User, method: str = "", device=No
     with transaction.atomic():
         auth.login(request, user, backend=getattr(user, "backend", None))
         record(
-            Actor.from_request(request, user), "user_login", f"{user.label} signed in ({how})", target=user, method=how
+            Actor.from_request(request, user),
+            "user_login",
+            f"{user.label} signed in ({how})",
+            target=user,
+            method=how,
         )
     if device is not None:
         django_otp.login(request, device)

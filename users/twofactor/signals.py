@@ -33,11 +33,15 @@ def _anonymous(request: HttpRequest | None, label: str) -> Actor:
 
 def report_failure(request: HttpRequest, user: User, stage: str) -> None:
     """A failed second step: audited and counted by axes like a wrong password."""
-    user_login_failed.send(sender=__name__, credentials={"username": user.username}, request=request, stage=stage)
+    user_login_failed.send(
+        sender=__name__, credentials={"username": user.username}, request=request, stage=stage
+    )
 
 
 @receiver(user_login_failed, dispatch_uid="twofactor-audit-login-failed")
-def _login_failed(sender, credentials: dict, request: HttpRequest | None = None, stage: str = "password", **kwargs):
+def _login_failed(
+    sender, credentials: dict, request: HttpRequest | None = None, stage: str = "password", **kwargs
+):
     name = str(credentials.get("username", ""))
     if request is not None:
         account = lockouts.note_signin_failure(request, name)
@@ -53,7 +57,9 @@ def _login_failed(sender, credentials: dict, request: HttpRequest | None = None,
 
 
 @receiver(user_locked_out, dispatch_uid="twofactor-audit-locked-out")
-def _locked_out(sender, request: HttpRequest, username: str | None, ip_address: str | None, **kwargs) -> None:
+def _locked_out(
+    sender, request: HttpRequest, username: str | None, ip_address: str | None, **kwargs
+) -> None:
     account = lockouts.account_named(username or "", ("id", "username", "email"))
     record(
         _anonymous(request, account.name),

@@ -37,12 +37,16 @@ def pending_device(user: User) -> EncryptedTOTPDevice:
     if device is not None and not device.has_readable_key():
         device.delete()
         device = None
-    return device or EncryptedTOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+    return device or EncryptedTOTPDevice.objects.create(
+        user=user, name=DEVICE_NAME, confirmed=False
+    )
 
 
 def qr_svg(device: EncryptedTOTPDevice) -> str:
     """The otpauth:// URL as an inline SVG QR code, drawn on the server."""
-    return segno.make(device.config_url, error="m").svg_inline(scale=5, border=2, dark="#101828", omitsize=False)
+    return segno.make(device.config_url, error="m").svg_inline(
+        scale=5, border=2, dark="#101828", omitsize=False
+    )
 
 
 def secret_text(device: EncryptedTOTPDevice) -> str:
@@ -73,13 +77,17 @@ def verify(user: User, code: str) -> EncryptedTOTPDevice | None:
         return device if _check(device, code) else None
 
 
-def confirm(actor: Actor, user: User, device: EncryptedTOTPDevice, code: str) -> EncryptedTOTPDevice:
+def confirm(
+    actor: Actor, user: User, device: EncryptedTOTPDevice, code: str
+) -> EncryptedTOTPDevice:
     """Confirm a new device with a code from it; only then does it replace the old one."""
     if device.user_id != user.pk or device.confirmed:
         raise FactorRefused("This setup is no longer valid. Start again.", field="code")
     with transaction.atomic():
         if not _check(device, code):
-            raise FactorRefused("That code is not valid. Check the app and your device's clock.", field="code")
+            raise FactorRefused(
+                "That code is not valid. Check the app and your device's clock.", field="code"
+            )
         replaced = EncryptedTOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()[0]
         device.confirmed = True
         device.save(update_fields=["confirmed"])
@@ -94,6 +102,7 @@ def confirm(actor: Actor, user: User, device: EncryptedTOTPDevice, code: str) ->
 
 
 def remove(actor: Actor, user: User) -> None:
-    """The user removes their own app (the admin reset is services.disable_totp, without the guard)."""
+    """The user removes their own app (the admin reset is services.disable_totp, without
+    the guard)."""
     ensure_not_last_factor(user, removing_totp=True)
     services.disable_totp(actor, user)

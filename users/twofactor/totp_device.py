@@ -32,10 +32,13 @@ def _bound_to(user_id: int | None) -> bytes:
 
 
 def seal_key(secret: bytes, user_id: int | None) -> str:
-    """The stored form of ``secret`` for a device of ``user_id`` (fits django-otp's 80-character column)."""
+    """The stored form of ``secret`` for a device of ``user_id`` (fits django-otp's 80-character
+    column)."""
     sealed = cipher.seal(PURPOSE, secret, _bound_to(user_id))
     if len(sealed) > KEY_MAX_LENGTH:
-        raise ValueError(f"A {len(secret)}-byte TOTP secret is too long to store encrypted (at most 32 bytes).")
+        raise ValueError(
+            f"A {len(secret)}-byte TOTP secret is too long to store encrypted (at most 32 bytes)."
+        )
     return sealed
 
 
@@ -55,7 +58,8 @@ class EncryptedTOTPDevice(TOTPDevice):
 
     @property
     def bin_key(self) -> bytes:
-        """The secret (raises cipher.Unreadable); django-otp's verify_token and config_url read it."""
+        """The secret (raises cipher.Unreadable); django-otp's verify_token and
+        config_url read it."""
         return unseal_key(self.key, self.user_id)[0]
 
     def has_readable_key(self) -> bool:
@@ -71,8 +75,9 @@ class EncryptedTOTPDevice(TOTPDevice):
             return super().verify_token(token)
         except cipher.Unreadable as exc:
             logger.warning(
-                "TOTP device %s of user %s: the stored key cannot be decrypted (%s); codes are refused until the "
-                "user's authenticator app is reset. Was SECRET_KEY changed without SECRET_KEY_FALLBACKS?",
+                "TOTP device %s of user %s: the stored key cannot be decrypted (%s); codes are "
+                "refused until the user's authenticator app is reset. Was SECRET_KEY changed "
+                "without SECRET_KEY_FALLBACKS?",
                 self.pk,
                 self.user_id,
                 exc,

@@ -62,7 +62,11 @@ def _descriptors(user: User) -> list[PublicKeyCredentialDescriptor]:
 
 
 def _remember(request: HttpRequest, purpose: str, user: User, challenge: bytes) -> None:
-    request.session[CHALLENGE] = {"purpose": purpose, "user": user.pk, "challenge": bytes_to_base64url(challenge)}
+    request.session[CHALLENGE] = {
+        "purpose": purpose,
+        "user": user.pk,
+        "challenge": bytes_to_base64url(challenge),
+    }
 
 
 def _take_challenge(request: HttpRequest, purpose: str, user: User) -> bytes:
@@ -99,7 +103,9 @@ def registration_options(request: HttpRequest, user: User) -> str:
     return options_to_json(options)
 
 
-def register(request: HttpRequest, actor: Actor, user: User, name: str, credential: dict) -> WebAuthnCredential:
+def register(
+    request: HttpRequest, actor: Actor, user: User, name: str, credential: dict
+) -> WebAuthnCredential:
     """Check a new key's attestation against this session's challenge and save it."""
     challenge = _take_challenge(request, "register", user)
     name = clean_name(name)
@@ -123,7 +129,13 @@ def register(request: HttpRequest, actor: Actor, user: User, name: str, credenti
                 sign_count=verified.sign_count,
                 transports=[t for t in transports if t in _TRANSPORTS],
             )
-            record(actor, "user_webauthn_add", f"Added security key “{name}” for {user.label}", target=user, key=name)
+            record(
+                actor,
+                "user_webauthn_add",
+                f"Added security key “{name}” for {user.label}",
+                target=user,
+                key=name,
+            )
     except IntegrityError:
         raise FactorRefused("This security key is already registered.") from None
     return key
@@ -140,7 +152,9 @@ def authentication_options(request: HttpRequest, purpose: str, user: User) -> st
     return options_to_json(options)
 
 
-def authenticate(request: HttpRequest, purpose: str, user: User, credential: dict) -> WebAuthnCredential:
+def authenticate(
+    request: HttpRequest, purpose: str, user: User, credential: dict
+) -> WebAuthnCredential:
     """Check an assertion from one of the user's keys; store its new sign count."""
     challenge = _take_challenge(request, purpose, user)
     key = user.webauthn_credentials.filter(credential_id=str(credential.get("id", ""))).first()
@@ -158,7 +172,8 @@ def authenticate(request: HttpRequest, purpose: str, user: User, credential: dic
     except InvalidAuthenticationResponse as exc:
         if "sign count" in str(exc):
             raise FactorRefused(
-                "This key's signature counter went backwards, so it may have been copied. Ask an admin."
+                "This key's signature counter went backwards, so it may have been copied. Ask an "
+                "admin."
             ) from None
         raise FactorRefused(f"The security key's answer was not accepted: {exc}") from None
     except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
@@ -192,7 +207,12 @@ def remove(actor: Actor, key: WebAuthnCredential) -> None:
     with transaction.atomic():
         key.delete()
         services.drop_recovery_codes_if_no_factor(user)
-        record(actor, "user_webauthn_remove", f"Removed security key “{key.name}” of {user.label}", target=user)
+        record(
+            actor,
+            "user_webauthn_remove",
+            f"Removed security key “{key.name}” of {user.label}",
+            target=user,
+        )
 
 
 def parse_body(request: HttpRequest) -> dict:

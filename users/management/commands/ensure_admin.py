@@ -27,7 +27,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             user = User.objects.create_superuser(username=username, email=email, password=password)
             record(
-                Actor.system("manage.py ensure_admin"), "user_add", f"Created the first admin {username}", target=user
+                Actor.system("manage.py ensure_admin"),
+                "user_add",
+                f"Created the first admin {username}",
+                target=user,
             )
         self.stdout.write(self.style.SUCCESS("Created the first admin account:"))
         self.stdout.write(f"  user name: {username}\n  e-mail:    {email}")

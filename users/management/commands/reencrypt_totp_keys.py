@@ -18,15 +18,20 @@ LABEL = "manage.py reencrypt_totp_keys"
 
 class Command(BaseCommand):
     help = (
-        "Encrypt every authenticator-app secret again under the current DJANGO_SECRET_KEY, reading old ones "
-        "with any key in SECRET_KEY_FALLBACKS. Run after a key change, before dropping the old key."
+        "Encrypt every authenticator-app secret again under the current DJANGO_SECRET_KEY, reading "
+        "old ones with any key in SECRET_KEY_FALLBACKS. Run after a key change, before dropping "
+        "the old key."
     )
 
     def handle(self, *args, **options) -> None:
         counts = {"reencrypted": 0, "current": 0, "unreadable": 0}
         unreadable: list[str] = []
         with transaction.atomic():
-            devices = EncryptedTOTPDevice.objects.select_for_update(of=("self",)).select_related("user").order_by("pk")
+            devices = (
+                EncryptedTOTPDevice.objects.select_for_update(of=("self",))
+                .select_related("user")
+                .order_by("pk")
+            )
             for device in devices:
                 secret, current = self._read(device)
                 if secret is None:
@@ -35,30 +40,36 @@ class Command(BaseCommand):
                 elif current:
                     counts["current"] += 1
                 else:
-                    EncryptedTOTPDevice.objects.filter(pk=device.pk).update(key=seal_key(secret, device.user_id))
+                    EncryptedTOTPDevice.objects.filter(pk=device.pk).update(
+                        key=seal_key(secret, device.user_id)
+                    )
                     counts["reencrypted"] += 1
             record(
                 Actor.system(LABEL),
                 "totp_keys_reencrypt",
-                f"Re-encrypted {counts['reencrypted']} authenticator-app secret(s) under the current secret key "
-                f"({counts['current']} already were, {counts['unreadable']} could not be decrypted)",
+                f"Re-encrypted {counts['reencrypted']} authenticator-app secret(s) under the "
+                "current secret key "
+                f"({counts['current']} already were, "
+                f"{counts['unreadable']} could not be decrypted)",
                 **counts,
             )
         self.stdout.write(
-            f"Re-encrypted {counts['reencrypted']} authenticator-app secret(s); {counts['current']} were already "
+            f"Re-encrypted {counts['reencrypted']} authenticator-app secret(s); "
+            f"{counts['current']} were already "
             f"under the current key; {counts['unreadable']} could not be decrypted."
         )
         if unreadable:
             raise CommandError(
                 "No configured secret key decrypts: "
                 + ", ".join(unreadable)
-                + ". Put the key they were encrypted with in SECRET_KEY_FALLBACKS and run again, or reset "
-                "those users' authenticator apps (manage.py reset_2fa)."
+                + ". Put the key they were encrypted with in SECRET_KEY_FALLBACKS and run again, "
+                "or reset those users' authenticator apps (manage.py reset_2fa)."
             )
 
     @staticmethod
     def _read(device: EncryptedTOTPDevice) -> tuple[bytes | None, bool]:
-        """(secret, already under the current key); a key still in clear counts as not yet encrypted."""
+        """(secret, already under the current key); a key still in clear counts as not yet
+        encrypted."""
         if not cipher.is_sealed(device.key):
             try:
                 return binascii.unhexlify(device.key), False

@@ -26,6 +26,7 @@ class Command(BaseCommand):
         apps, keys = services.reset_second_factors(actor, account)
         unlocked = lockouts.lift(actor, account)
         self.stdout.write(
-            f"Reset two-factor sign-in of {account.label}: removed {apps} authenticator app(s), {keys} security "
+            f"Reset two-factor sign-in of {account.label}: removed {apps} authenticator app(s), "
+            f"{keys} security "
             f"key(s) and the recovery codes; cleared {unlocked} lock-out record(s)."
         )

@@ -146,7 +146,18 @@ PLACES = [
     "Dublin",
     "Mumbai",
 ]
-KINDS = ("DMZ", "HQ", "Branch", "Lab", "Datacentre", "Warehouse", "Finance", "R&D", "Build farm", "Clinic")
+KINDS = (
+    "DMZ",
+    "HQ",
+    "Branch",
+    "Lab",
+    "Datacentre",
+    "Warehouse",
+    "Finance",
+    "R&D",
+    "Build farm",
+    "Clinic",
+)
 NOTES = (
     "On call this week",
     "Contractor until end of quarter",
@@ -164,23 +175,37 @@ def _ascii(name: str) -> str:
 
 
 class Command(BaseCommand):
-    help = "Add demo users, flocks and memberships (about 3 per user) quickly, for demos and benchmarks."
+    help = (
+        "Add demo users, flocks and memberships (about 3 per user) quickly, for demos and "
+        "benchmarks."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--users", type=int, default=1000, help="users to add (default 1000)")
         parser.add_argument("--flocks", type=int, default=20, help="flocks to add (default 20)")
         parser.add_argument(
-            "--memberships-per-user", type=int, default=3, help="memberships per user, on average (default 3)"
+            "--memberships-per-user",
+            type=int,
+            default=3,
+            help="memberships per user, on average (default 3)",
         )
         parser.add_argument(
-            "--password", default="demo-password-1", help="password shared by every demo user (hashed once)"
+            "--password",
+            default="demo-password-1",
+            help="password shared by every demo user (hashed once)",
         )
         parser.add_argument("--batch-size", type=int, default=5000)
-        parser.add_argument("--seed", type=int, default=None, help="random seed, for repeatable data")
+        parser.add_argument(
+            "--seed", type=int, default=None, help="random seed, for repeatable data"
+        )
 
-    def handle(self, *args, users: int, flocks: int, memberships_per_user: int, password: str, **options) -> None:
+    def handle(
+        self, *args, users: int, flocks: int, memberships_per_user: int, password: str, **options
+    ) -> None:
         if users < 0 or flocks < 0 or memberships_per_user < 0 or options["batch_size"] < 1:
-            raise CommandError("--users, --flocks and --memberships-per-user must be >= 0, --batch-size >= 1")
+            raise CommandError(
+                "--users, --flocks and --memberships-per-user must be >= 0, --batch-size >= 1"
+            )
         self.batch_size = options["batch_size"]
         rng = random.Random(options["seed"])  # noqa: S311 - demo data, not secrets
         started = time.monotonic()
@@ -200,19 +225,22 @@ class Command(BaseCommand):
                 created_memberships += self._memberships(rng, batch, pool, per_user)
             created_users += count
             self.stdout.write(
-                f"users {created_users}/{users}, memberships {created_memberships} ({time.monotonic() - started:.1f} s)"
+                f"users {created_users}/{users}, memberships {created_memberships} "
+                f"({time.monotonic() - started:.1f} s)"
             )
         record(
             Actor.system("manage.py seed_demo"),
             "seed_demo",
-            f"Added {created_users} demo users, {len(new_flocks)} flocks, {created_memberships} memberships",
+            f"Added {created_users} demo users, {len(new_flocks)} flocks, {created_memberships} "
+            "memberships",
             users=created_users,
             flocks=len(new_flocks),
             memberships=created_memberships,
         )
         self.stdout.write(
             self.style.SUCCESS(
-                f"Added {created_users} users, {len(new_flocks)} flocks and {created_memberships} memberships "
+                f"Added {created_users} users, {len(new_flocks)} flocks and {created_memberships} "
+                "memberships "
                 f"in {time.monotonic() - started:.1f} s. Demo users' password: {password}"
             )
         )
@@ -222,7 +250,9 @@ class Command(BaseCommand):
             Flock(
                 flock_id=new_flock_id(),
                 name=f"{rng.choice(PLACES)} {rng.choice(KINDS)} {i + 1}",
-                note=rng.choice(("", "", "Managed by the regional SOC", "Sensors in the server room")),
+                note=rng.choice(
+                    ("", "", "Managed by the regional SOC", "Sensors in the server room")
+                ),
             )
             for i in range(count)
         ]
@@ -248,11 +278,15 @@ class Command(BaseCommand):
             date_joined=timezone.now() - timedelta(days=rng.uniform(0, 3 * 365)),
         )
 
-    def _memberships(self, rng: random.Random, users: list[User], pool: list[str], per_user: int) -> int:
+    def _memberships(
+        self, rng: random.Random, users: list[User], pool: list[str], per_user: int
+    ) -> int:
         """About ``per_user`` memberships each (one to twice-minus-one), one role per flock."""
         memberships = []
         for user in users:
-            count = min(len(pool), rng.randint(max(1, per_user - 1), per_user + 1)) if per_user else 0
+            count = (
+                min(len(pool), rng.randint(max(1, per_user - 1), per_user + 1)) if per_user else 0
+            )
             for flock_id in rng.sample(pool, count):
                 role = FlockRole.MANAGER if rng.random() < 0.2 else FlockRole.WATCHER
                 memberships.append(FlockMembership(user_id=user.pk, flock_id=flock_id, role=role))

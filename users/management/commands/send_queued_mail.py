@@ -22,8 +22,12 @@ class Command(BaseCommand):
     help = "Send queued mails with retries and backoff; --once sends what is due and exits."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--once", action="store_true", help="one pass over the due mails, then exit")
-        parser.add_argument("--interval", type=float, default=2.0, help="seconds between passes (default 2)")
+        parser.add_argument(
+            "--once", action="store_true", help="one pass over the due mails, then exit"
+        )
+        parser.add_argument(
+            "--interval", type=float, default=2.0, help="seconds between passes (default 2)"
+        )
 
     def handle(self, *args, once: bool = False, interval: float = 2.0, **options) -> None:
         if once:
