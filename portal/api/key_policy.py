@@ -107,9 +107,11 @@ class CallerMayAct(BasePermission):
         caller = request.user
         if not isinstance(caller, KeyCaller):
             return caller is not None and caller.is_active and caller.is_admin
+        if view.action is None:  # a method the path does not answer (405) or OPTIONS
+            return True
         rule = POLICY.get(operation(view))
         scope = "flock " if caller.flock_id else ""
-        self.message = f"Not allowed with a {caller.role_label} {scope}API key."
+        self.message = f"This {caller.role_label} {scope}API key is not allowed to do this."
         if rule is None or RANK[caller.role] < RANK[rule.role]:
             return False
         if not caller.flock_id or rule.flock in (ANY, SCOPED):
