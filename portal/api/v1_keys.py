@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from flocks import api_keys
 from flocks import services as flock_services
@@ -79,12 +78,6 @@ def _key_to_remove(p: Params, *, flock_keys: bool) -> ApiKey:
 
 class ApiKeysViewSet(V1ViewSet):
     """The console's API keys: add (the secret shown once), list, remove."""
-
-    def finalize_response(self, request: Request, response: Response, *args, **kwargs) -> Response:
-        """A reply to ``add`` carries a secret: no cache along the way keeps one."""
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
-        return response
 
     @v1_action(
         "POST",
