@@ -39,8 +39,23 @@ USERS_FACES = (
     "users.twofactor.middleware",
     *API,
 )
-FLOCKS_FACES = ("flocks.views", "flocks.forms", "flocks.access", "flocks.admin", "flocks.urls", "flocks.api_v1", "flocks.key_views")
-FLOCKS_CORE = ("flocks.models", "flocks.services", "flocks.selectors", "flocks.apps", "flocks.migrations")
+FLOCKS_FACES = (
+    "flocks.views",
+    "flocks.forms",
+    "flocks.access",
+    "flocks.admin",
+    "flocks.urls",
+    "flocks.api_v1",
+    "flocks.key_views",
+)
+FLOCKS_CORE = (
+    "flocks.models",
+    "flocks.services",
+    "flocks.selectors",
+    "flocks.api_keys",
+    "flocks.apps",
+    "flocks.migrations",
+)
 
 
 def _within(module: str, prefixes: tuple[str, ...]) -> bool:
