@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import key_views, views
 
 urlpatterns = [
     path("", views.flock_list, name="flock_list"),
@@ -13,4 +13,5 @@ urlpatterns = [
     path("<flock_id:flock_id>/members/", views.flock_member_add, name="flock_member_add"),
     path("<flock_id:flock_id>/members/<id:user_pk>/remove/", views.flock_member_remove, name="flock_member_remove"),
     path("<flock_id:flock_id>/delete/", views.flock_delete, name="flock_delete"),
+    path("<flock_id:flock_id>/api-keys/", key_views.api_keys_page, name="flock_api_keys"),
 ]

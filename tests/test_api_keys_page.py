@@ -9,6 +9,7 @@ from django.urls import reverse
 from page_helpers import signed_in
 
 from flocks import api_keys
+from flocks import services as flock_services
 from flocks.models import ApiKey
 from users.audit import Actor
 from users.models import AuditEntry
@@ -61,3 +62,28 @@ def test_remove_asks_then_removes(admin):
     assert response.status_code == 302 and response.url == reverse("api_keys")
     assert not ApiKey.objects.exists()
     assert AuditEntry.objects.get(action_type="api_key_remove").actor == admin
+
+
+def test_a_flocks_keys_on_its_own_page(admin, flock):
+    client = signed_in(admin, checked_now=True)
+    assert (
+        reverse("flock_api_keys", args=[flock.flock_id])
+        in client.get(reverse("flock_detail", args=[flock.flock_id])).content.decode()
+    )
+    url = reverse("flock_api_keys", args=[flock.flock_id])
+    response = client.post(url, {"role": "read-only", "note": "site"})
+    key = ApiKey.objects.get()
+    assert key.flock == flock and key.role == "read-only"
+    assert f'href="{url}"' in response.content.decode()  # "Done" goes back to the flock's keys
+    assert key.key_id in client.get(url).content.decode()
+    assert key.key_id not in client.get(reverse("api_keys")).content.decode()
+    response = client.post(reverse("api_key_remove", args=[key.key_id]))
+    assert (response.status_code, response.url) == (302, url)
+    assert not ApiKey.objects.exists()
+
+
+def test_flock_members_do_not_see_its_keys(make_user, flock, system):
+    ann = make_user("ann@example.com")
+    flock_services.assign_user(system, ann, [flock], "manager")
+    url = reverse("flock_api_keys", args=[flock.flock_id])
+    assert signed_in(ann, checked_now=True).get(url).status_code == 403
