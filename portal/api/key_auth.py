@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from flocks.api_keys import is_expired
 from flocks.models import ApiKey, KeyRole
+from portal.lib.compiled_lookup import rows_where
 from users.hashers import bcrypt_check
 from users.tokens import keyed_digest, token_index
 
@@ -53,7 +54,7 @@ class KeyCaller:
 
 def check_key(token: str, ip: str) -> KeyCaller | None:
     """The caller of the live key whose secret is ``token``, else None."""
-    key = ApiKey.objects.filter(token_index=token_index(token)).only(*KEY_FIELDS).first()
+    key = next(iter(rows_where(ApiKey, ("token_index",), [token_index(token)], KEY_FIELDS)), None)
     if key is None or is_expired(key):
         return None
     cache_key = f"apicred:{keyed_digest('api-cred-key', token)}"
