@@ -10,6 +10,7 @@ gunicorn (the project's config, 2 sync workers) on loopback and drives it with `
   (b) GET /api/v2/users/<name> with HTTP Basic     -> 200, password check + one lookup
   (c) the same with a Bearer token                 -> 200, token check + one lookup
   (d) GET /api/v1/ping?auth_token=…                -> 200, token check
+  (e) the same with an org-wide read-only API key  -> 200, key check (one more indexed query)
 
 bcrypt runs at the real cost (12). The cache is Redis when REDIS_URL (or CACHE_URL)
 is set, else local memory per worker, so each worker pays bcrypt once per credential;
@@ -83,9 +84,9 @@ def prepare_environment() -> dict[str, str]:
     return env
 
 
-def seed(user_count: int) -> tuple[str, str]:
+def seed(user_count: int) -> tuple[str, str, str]:
     """Migrate and add ``user_count`` users (bulk, one shared cost-12 hash); returns
-    (a filler user's name, the bench admin's API token)."""
+    (a filler user's name, the bench admin's API token, a read-only API key)."""
     import django
 
     sys.path.insert(0, str(ROOT))
@@ -93,6 +94,7 @@ def seed(user_count: int) -> tuple[str, str]:
     from django.core.cache import cache
     from django.core.management import call_command
 
+    from flocks import api_keys
     from users import services
     from users.audit import Actor
     from users.hashers import HASHER_PREFIX, bcrypt_hash
@@ -117,10 +119,11 @@ def seed(user_count: int) -> tuple[str, str]:
     admin.access_level, admin.is_active = AccessLevel.ADMIN, True
     admin.save()
     token = services.issue_api_token(Actor.system("bench"), admin)
+    _, key = api_keys.add_key(Actor.system("bench"), role="read-only", note="bench")
     print(
         f"{User.objects.count()} users in {os.environ['DATABASE_URL'].split('@')[-1]}", flush=True
     )
-    return f"bench-user-{user_count // 2:05d}", token
+    return f"bench-user-{user_count // 2:05d}", token, key
 
 
 def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
@@ -225,7 +228,7 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
 
     env = prepare_environment()
-    target, token = seed(args.users)
+    target, token, key = seed(args.users)
     basic = base64.b64encode(f"{ADMIN_NAME}:{ADMIN_PASSWORD}".encode()).decode()
     scenarios = [
         Scenario("(a) v1 ping, no token", "/api/v1/ping", {}, 401),
@@ -242,6 +245,7 @@ def main() -> None:
             200,
         ),
         Scenario("(d) v1 ping, auth_token", f"/api/v1/ping?auth_token={token}", {}, 200),
+        Scenario("(e) v1 ping, API key", f"/api/v1/ping?auth_token={key}", {}, 200),
     ]
     cache = "Redis" if env.get("CACHE_URL") or env.get("REDIS_URL") else "local memory per worker"
     port = args.port or free_port()

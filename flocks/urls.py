@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import key_views, views
 
 urlpatterns = [
     path("", views.flock_list, name="flock_list"),
@@ -17,4 +17,5 @@ urlpatterns = [
         name="flock_member_remove",
     ),
     path("<flock_id:flock_id>/delete/", views.flock_delete, name="flock_delete"),
+    path("<flock_id:flock_id>/api-keys/", key_views.api_keys_page, name="flock_api_keys"),
 ]

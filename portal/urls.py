@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
+from flocks import key_views
 from portal import converters  # noqa: F401 - registers <id:…> and <flock_id:…> for every URL map
 from portal.api import urls as api_urls
 from portal.api.errors import json_error
@@ -26,6 +27,8 @@ urlpatterns = [
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("django-admin/", admin.site.urls),
     path("flocks/", include("flocks.urls")),
+    path("api-keys/", key_views.api_keys_page, name="api_keys"),
+    path("api-keys/<str:key_id>/remove/", key_views.api_key_remove, name="api_key_remove"),
     path("", include("users.twofactor.urls")),
     path("", include("users.urls")),
     path(

@@ -48,6 +48,12 @@ V1_CONTRACT = {
     "flock/note/delete": "DELETE",
     "flock/note": "GET",
     "audit_trail/fetch": "GET",
+    "auth_token/add": "POST",
+    "auth_token/list": "GET",
+    "auth_token/remove": "POST",
+    "flock/auth_token/add": "POST",
+    "flock/auth_token/list": "GET",
+    "flock/auth_token/remove": "POST",
 }
 V2_CONTRACT = {
     "status": {"GET"},  # the SDK's check_api()

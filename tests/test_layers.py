@@ -47,11 +47,13 @@ FLOCKS_FACES = (
     "flocks.admin",
     "flocks.urls",
     "flocks.api_v1",
+    "flocks.key_views",
 )
 FLOCKS_CORE = (
     "flocks.models",
     "flocks.services",
     "flocks.selectors",
+    "flocks.api_keys",
     "flocks.apps",
     "flocks.migrations",
 )

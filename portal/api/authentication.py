@@ -1,19 +1,20 @@
-"""Who is calling: the DRF authentication classes of both API versions, the admin-only
-permission, and the audit actor of an API request."""
+"""Who is calling: the DRF authentication classes of both API versions and the audit actor
+of an API request (what a caller may do: ``key_policy``)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import replace
 
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import BasePermission
 
 from users.audit import Actor
 from users.models import User
 
 from .credentials import Client, MustEnrol, TooManyFailures, check_basic, check_token
+from .key_auth import KeyCaller
 
 V1_INVALID_TOKEN = "Invalid auth_token"
 V1_BAD_HEADER_TOKEN = "Unauthorized"
@@ -100,14 +101,6 @@ def _decode_basic(value: str) -> tuple[str, str]:
     return name, password
 
 
-class IsActiveAdmin(BasePermission):
-    message = "Only an active admin may use this API."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return user is not None and user.is_active and user.is_admin
-
-
 def _body(request) -> dict:
     """The parsed body, or {} when it is absent or unparseable (reported by the view)."""
     try:
@@ -118,5 +111,8 @@ def _body(request) -> dict:
 
 
 def actor(request) -> Actor:
-    """Who the audit log names for an API call: the authenticated user, at the client's address."""
+    """Who the audit log names for an API call: the authenticated user, or ``API key <key_id>
+    (<note>)``, at the client's address."""
+    if isinstance(request.user, KeyCaller):
+        return replace(Actor.from_request(request), user=None)
     return Actor.from_request(request, user=request.user)

@@ -36,6 +36,8 @@ from users.selectors import users_where
 from users.tokens import keyed_digest, token_index
 from users.twofactor.policy import factor_required, has_second_factor, needs_enrolment
 
+from .key_auth import KeyCaller, check_key
+
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 AUDIT_LABEL_MAX = AuditEntry._meta.get_field("actor_label").max_length
 USER_AGENT_MAX = 1000
@@ -187,8 +189,9 @@ def _token_of(user: User, token: str) -> User | None:
     return None
 
 
-def check_token(token: str, client: Client) -> User | None:
-    """The user owning API token ``token``, or None (a failure is counted).
+def check_token(token: str, client: Client) -> User | KeyCaller | None:
+    """The user owning API token ``token``, or the API key it is, or None (a failure is
+    counted). A personal token costs one indexed query, a key one more.
 
     A token that is some user's costs no budget, so a flood of wrong ones from a shared
     address cannot lock its holders out; a wrong one is refused at once when the address
@@ -201,6 +204,9 @@ def check_token(token: str, client: Client) -> User | None:
     )
     if user is not None and user.api_token_hash and _token_of(user, token) is not None:
         return user
+    caller = check_key(token, client.ip) if token and user is None else None
+    if caller is not None:
+        return caller
     _refuse_if_paused(client, None)
     _failed(client, None, "token")
     return None

@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.formatting import camelcase_to_spaces
 
-from .authentication import IsActiveAdmin, V1TokenAuthentication
+from .authentication import V1TokenAuthentication
+from .key_policy import CallerMayAct
 from .openapi import V1Param, v1_schema
 from .params import Params
 from .viewsets import ApiViewSet
@@ -25,7 +26,7 @@ class V1ViewSet(ApiViewSet):
     gives it; any other (HEAD too) is a 405 naming the allowed ones."""
 
     authentication_classes = [V1TokenAuthentication]
-    permission_classes = [IsActiveAdmin]
+    permission_classes = [CallerMayAct]
     http_method_names = ["get", "post", "delete", "options"]
 
 

@@ -3,6 +3,7 @@
 
 from .v1_audit import AuditTrailViewSet
 from .v1_flocks import FlocksViewSet
+from .v1_keys import ApiKeysViewSet
 from .v1_org import OrgSettingsViewSet
 from .v1_ping import PingViewSet
 from .v1_users import UsersViewSet
@@ -16,6 +17,7 @@ v1.register("", OrgSettingsViewSet, basename="v1-org-settings")
 v1.register("", UsersViewSet, basename="v1-users")
 v1.register("", FlocksViewSet, basename="v1-flocks")
 v1.register("", AuditTrailViewSet, basename="v1-audit-trail")
+v1.register("", ApiKeysViewSet, basename="v1-api-keys")
 
 v2 = ContractRouter()
 v2.register("", StatusViewSet, basename="v2-status")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from rest_framework.request import Request
 
 from flocks import services
@@ -12,6 +12,7 @@ from users import services as user_services
 
 from .authentication import actor
 from .endpoint import V1ViewSet, v1_action
+from .key_policy import scoped_flock_id
 from .openapi import EMAIL, FILTER, FLOCK_ID, FLOCK_ID_LIST, FLOCK_ROLE, MSG, NOTE, STRINGS, V1Param
 from .params import Params, split_list
 
@@ -39,6 +40,12 @@ def _flocks_param(p: Params) -> list[Flock]:
     if not ids:
         raise InvalidInput("Missing parameter: flock_id_list", field="flock_id_list")
     return services.get_flocks(ids)
+
+
+def _visible_flocks(request: Request) -> QuerySet[Flock]:
+    """Every flock, or only a flock key's own."""
+    flock_id = scoped_flock_id(request)
+    return Flock.objects.all() if flock_id is None else Flock.objects.filter(flock_id=flock_id)
 
 
 def _set_members(request, p: Params, role: str) -> dict:
@@ -123,7 +130,7 @@ class FlocksViewSet(V1ViewSet):
         errors=[404],
     )
     def flocks_list(self, request: Request, p: Params) -> dict:
-        flocks = Flock.objects.order_by("name", "flock_id")
+        flocks = _visible_flocks(request).order_by("name", "flock_id")
         email = p.get("email")
         if email:
             user = user_services.get_user_by_email(email)
@@ -139,9 +146,8 @@ class FlocksViewSet(V1ViewSet):
     )
     def flocks_filter(self, request: Request, p: Params) -> dict:
         term = p.required("filter_str")
-        flocks = Flock.objects.filter(
-            Q(name__icontains=term) | Q(note__icontains=term) | Q(flock_id__icontains=term)
-        )
+        match = Q(name__icontains=term) | Q(note__icontains=term) | Q(flock_id__icontains=term)
+        flocks = _visible_flocks(request).filter(match)
         return {"flocks": list(flocks.values("flock_id", "name", "note"))}
 
     @v1_action(

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from rest_framework.request import Request
 
 from flocks.selectors import users_with_details
 from portal.json_replies import user_json
-from portal.lib.errors import NotFound
+from portal.lib.errors import Forbidden, NotFound
 from portal.lib.keyset import keyset_page
 from users import services
 
 from .authentication import actor
 from .endpoint import V1ViewSet, v1_action
+from .key_auth import KeyCaller
+from .key_policy import scoped_flock_id
 from .openapi import ACCESS_LEVEL, EMAIL, FILTER, MSG, NOTE, PAGE_PARAMS, USER, USER_PAGE, V1Param
 from .params import Params
 
@@ -39,9 +41,16 @@ def _user_page(p: Params, users) -> dict:
     }
 
 
-def _user_details(p: Params) -> dict:
+def _visible_users(request: Request) -> QuerySet:
+    """Every user, or only the members of a flock key's flock."""
+    flock_id = scoped_flock_id(request)
+    users = users_with_details()
+    return users if flock_id is None else users.filter(memberships__flock_id=flock_id)
+
+
+def _user_details(request: Request, p: Params) -> dict:
     email = services.clean_email(p.required("email"))
-    user = users_with_details().filter(email=email).first()
+    user = _visible_users(request).filter(email=email).first()
     if user is None:
         raise NotFound(f"User ({email}) does not exist.")
     return user_json(user)
@@ -140,6 +149,8 @@ class UsersViewSet(V1ViewSet):
     @v1_action("POST", "user/password/reset", params=[EMAIL], success=MSG, errors=[404])
     def user_password_reset(self, request: Request, p: Params) -> dict:
         user = services.get_user_by_email(p.required("email"))
+        if isinstance(request.user, KeyCaller) and services.recently_admin(user):
+            raise Forbidden(services.ANOTHER_ADMIN)  # a key is not a person: admins reset their own
         services.reset_password(actor(request), user)
         return {"msg": f"Password reset email sent to {user.email}"}
 
@@ -157,21 +168,21 @@ class UsersViewSet(V1ViewSet):
 
     @v1_action("GET", "users/list", params=PAGE_PARAMS, success=USER_PAGE)
     def users_list(self, request: Request, p: Params) -> dict:
-        return _user_page(p, users_with_details())
+        return _user_page(p, _visible_users(request))
 
     @v1_action("GET", "users/filter", params=[FILTER, *PAGE_PARAMS], success=USER_PAGE)
     def users_filter(self, request: Request, p: Params) -> dict:
         term = p.required("filter_str")
-        users = users_with_details().filter(Q(email__icontains=term) | Q(note__icontains=term))
+        users = _visible_users(request).filter(Q(email__icontains=term) | Q(note__icontains=term))
         return _user_page(p, users)
 
     @v1_action("GET", "user/get", params=[EMAIL], success={"user": USER}, errors=[404])
     def user_get(self, request: Request, p: Params) -> dict:
-        return {"user": _user_details(p)}
+        return {"user": _user_details(request, p)}
 
     @v1_action("GET", "user/auth", params=[EMAIL], success=USER_AUTH, errors=[404])
     def user_auth(self, request: Request, p: Params) -> dict:
-        details = _user_details(p)
+        details = _user_details(request, p)
         return {
             key: details[key]
             for key in ("email", "access_level", "managed_flocks", "watched_flocks")

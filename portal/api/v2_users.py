@@ -22,7 +22,8 @@ from users.audit import record
 from users.hashers import plain_bcrypt
 from users.models import User
 
-from .authentication import IsActiveAdmin, V2Authentication, actor
+from .authentication import V2Authentication, actor
+from .key_policy import CallerMayAct
 from .openapi import CLIENT_TOKEN_MIN_LENGTH, USER_NAME, V2_USER, v2_credentials, v2_schema
 from .parsers import StrictJSONParser
 from .viewsets import ApiViewSet
@@ -110,7 +111,7 @@ class UserViewSet(ApiViewSet):
     the contract's 403 ``{"user_exists": …}`` for a taken or an unknown name."""
 
     authentication_classes = [V2Authentication]
-    permission_classes = [IsActiveAdmin]
+    permission_classes = [CallerMayAct]
     parser_classes = [StrictJSONParser]
     lookup_url_kwarg = "user_name"
 
