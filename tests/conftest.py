@@ -65,8 +65,7 @@ def admin_ann(make_user, system) -> User:
     """An admin made through v1 (named by her e-mail) with the shared password and no second
     factor: both faces, pages and API, take her password."""
     user = make_user("ann@example.com", access_level=AccessLevel.ADMIN)
-    services.update_credentials(system, user, password=PASSWORD)
-    return user
+    return services.update_credentials(system, user, password=PASSWORD)  # as stored now
 
 
 @pytest.fixture

@@ -83,7 +83,8 @@ def test_actions_refuse_get(rechecked_admin, ann):
     assert rechecked_admin.get(reverse("user_flocks_assign", args=[ann.pk])).status_code == 405
 
 
-def test_a_new_api_token_needs_a_recent_sign_in_check(ann):
+def test_a_new_api_token_needs_a_recent_sign_in_check(admin_ann):
+    ann = admin_ann
     url = reverse("token_create", args=[ann.pk])
     response = signed_in(ann).post(url)
     assert response.status_code == 302 and response.url == f"{reverse('reauth')}?next={url}"

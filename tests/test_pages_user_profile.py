@@ -197,7 +197,8 @@ def test_remove_user_after_confirmation(rechecked_admin, admin, ann):
     assert "Cannot remove the last active admin." in response.content.decode()
 
 
-def test_api_token_create_shown_once_and_revoke(ann):
+def test_api_token_create_shown_once_and_revoke(admin_ann):
+    ann = admin_ann
     client = signed_in(ann, checked_now=True)
     assert b"Create an API token?" in client.get(reverse("token_create", args=[ann.pk])).content
     response = client.post(reverse("token_create", args=[ann.pk]))
@@ -212,6 +213,17 @@ def test_api_token_create_shown_once_and_revoke(ann):
     client.post(reverse("token_revoke", args=[ann.pk]))
     ann.refresh_from_db()
     assert ann.api_token_index is None
+
+
+def test_plain_users_are_not_offered_a_token_no_endpoint_takes(ann):
+    """Every API endpoint takes an admin's token or an API key: a plain user gets neither the
+    button nor the page, and is pointed to API keys."""
+    client = signed_in(ann, checked_now=True)
+    profile = client.get(reverse("user_detail", args=[ann.pk])).content.decode()
+    assert "Create API token" not in profile and "ask an admin for an API key" in profile
+    assert client.post(reverse("token_create", args=[ann.pk])).status_code == 403
+    ann.refresh_from_db()
+    assert not ann.api_token_hash
 
 
 def test_admins_see_and_revoke_tokens_but_cannot_create_them_for_others(

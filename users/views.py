@@ -311,12 +311,13 @@ def user_lift_lockout(request: HttpRequest, user: User) -> None:
 
 
 @never_cache
-@login_required
+@admin_required
 @own_account_only
 @recent_auth_required
 def token_create(request: HttpRequest, pk: int) -> HttpResponse:
     """A personal API token: only its owner creates one, after a recent password or factor check
-    (a stolen session cannot mint a lasting credential), and sees it here once (stored hashed)."""
+    (a stolen session cannot mint a lasting credential), and sees it here once (stored hashed).
+    Admins only: every API endpoint takes an admin's token or an API key, never a plain user's."""
     user = request.user
     if request.method != "POST":
         context = {
