@@ -83,14 +83,12 @@ def ensure_not_another_admin(request: Request, user: User, what: str) -> None:
     An admin demoted within ``ADMIN_CREDENTIALS_COOLDOWN`` still counts, so demoting,
     setting the credentials and promoting again does not get around it. The refusal is
     audited and changes nothing else; the service checks again under the row lock."""
-    if user.pk != request.user.pk and (user.is_admin or services.recently_admin(user)):
-        record(
-            actor(request),
-            "api_credentials_refused",
-            f"Refused to {what} of admin {user.label}",
-            target=user,
-        )
-        raise Forbidden(services.ANOTHER_ADMIN)
+    try:
+        services.refuse_another_admin(user, request.user)
+    except Forbidden:
+        message = f"Refused to {what} of admin {user.label}"
+        record(actor(request), "api_credentials_refused", message, target=user)
+        raise
 
 
 def find_user(user_name: str, fields: tuple[str, ...] = ()) -> User:
