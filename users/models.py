@@ -213,3 +213,4 @@ class AuditEntry(models.Model):
 
 
 from .outbox import OutboxMail  # noqa: E402, F401  (the mail outbox, its own module)
+from .session_store import UserSession  # noqa: E402, F401  (the sessions, with the engine)

@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from portal.lib.errors import InvalidInput, PortalError
-from users import services
+from users import services, session_views
 from users.audit import Actor
 from users.models import User, WebAuthnCredential
 
@@ -47,6 +47,7 @@ def security(request: HttpRequest) -> HttpResponse:
             "enforced": enforcement_applies(user),
             "must_enrol": needs_enrolment(user),
             "key_form": KeyNameForm(),
+            **session_views.sessions_context(request, user),
         },
     )
 
