@@ -284,10 +284,10 @@ class UserAdmin(ServiceErrorsAsMessages):
 
 @admin.register(OrgSetting)
 class OrgSettingAdmin(admin.ModelAdmin):
-    """The single settings row; the switch goes through ``set_global_2fa`` (audited)."""
+    """The single settings row; the switches go through their services (audited)."""
 
-    list_display = ["__str__", "globally_enforce_2fa", "updated"]
-    fields = ["globally_enforce_2fa", "updated"]
+    list_display = ["__str__", "globally_enforce_2fa", "self_service_password_reset", "updated"]
+    fields = ["globally_enforce_2fa", "self_service_password_reset", "updated"]
     readonly_fields = ["updated"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -301,6 +301,10 @@ class OrgSettingAdmin(admin.ModelAdmin):
     ) -> None:
         if "globally_enforce_2fa" in form.changed_data:
             services.set_global_2fa(Actor.from_request(request), obj.globally_enforce_2fa)
+        if "self_service_password_reset" in form.changed_data:
+            services.set_self_service_reset(
+                Actor.from_request(request), obj.self_service_password_reset
+            )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -137,3 +137,12 @@ class AuditFilterForm(forms.Form):
             "end": data["end"],
             "search": data["q"].strip(),
         }
+
+
+class SelfServiceResetForm(forms.Form):
+    self_service_password_reset = forms.BooleanField(
+        label='Offer "Forgot your password?" on the sign-in page',
+        required=False,
+        help_text="People mail themselves a link to choose a new password; off, the page tells "
+        "them to ask an administrator.",
+    )

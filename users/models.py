@@ -144,6 +144,8 @@ class OrgSetting(models.Model):
     """The organisation's settings: a single row (pk=1)."""
 
     globally_enforce_2fa = models.BooleanField(default=False)
+    # "Forgot password?" on the sign-in page mails a reset link; off, it says to ask an admin.
+    self_service_password_reset = models.BooleanField(default=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
