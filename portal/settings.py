@@ -101,6 +101,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "users.twofactor.context_processors.enrolment_banner",
             ],
         },
     },
@@ -299,6 +300,8 @@ EMAIL_TIMEOUT = env.int("PORTAL_EMAIL_TIMEOUT", default=10)
 PORTAL_MAIL_RETRY_SECONDS = env.float("PORTAL_MAIL_RETRY_SECONDS", default=30)
 PORTAL_MAIL_RETRY_MAX_SECONDS = env.float("PORTAL_MAIL_RETRY_MAX_SECONDS", default=3600)
 PORTAL_MAIL_MAX_ATTEMPTS = env.int("PORTAL_MAIL_MAX_ATTEMPTS", default=12)
+# Users a mail job (mail everyone without a factor) turns into mails per worker pass.
+PORTAL_MAIL_FANOUT_BATCH = env.int("PORTAL_MAIL_FANOUT_BATCH", default=1000)
 # Base URL used in links inside mails (welcome and password reset).
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

@@ -38,6 +38,7 @@ USERS_FACES = (
     "users.twofactor.urls",
     "users.twofactor.decorators",
     "users.twofactor.middleware",
+    "users.twofactor.context_processors",
     *API,
 )
 FLOCKS_FACES = (

@@ -32,4 +32,5 @@ urlpatterns = [
         r"^audit/download\.(?P<fmt>csv|json)$", audit_views.audit_download, name="audit_download"
     ),
     path("org/", org_views.org_settings, name="org_settings"),
+    path("org/remind/", org_views.org_remind, name="org_remind"),
 ]

@@ -106,13 +106,18 @@ class V1Param:
 
 
 def v1_schema(
-    methods: Sequence[str], params: Sequence[V1Param], success: dict, errors: Sequence[int]
+    methods: Sequence[str],
+    params: Sequence[V1Param],
+    success: dict,
+    errors: Sequence[int],
+    optional: Sequence[str] = (),
 ) -> dict:
-    """``extend_schema`` arguments for a v1 endpoint."""
+    """``extend_schema`` arguments for a v1 endpoint; ``optional`` names the success properties
+    a reply carries only sometimes."""
     success_body = {
         "type": "object",
         "properties": {"result": {"type": "string", "enum": ["success"]}, **success},
-        "required": ["result", *success],
+        "required": ["result", *(name for name in success if name not in optional)],
     }
     arguments: dict = {
         "tags": ["v1"],
