@@ -25,8 +25,8 @@ from users.twofactor.session import checked_recently, is_verified
 
 
 class PortalAdminSite(admin.AdminSite):
-    site_header = "Portal administration"
-    site_title = "Portal admin"
+    site_header = "Django admin"
+    site_title = "Portal · Django admin"
 
     def has_permission(self, request: HttpRequest) -> bool:
         """Staff, and verified whenever the user has a factor or is required to have one (the

@@ -237,3 +237,4 @@ class AuditEntry(models.Model):
 
 
 from .outbox import MailJob, OutboxMail  # noqa: E402, F401  (the mail outbox, its own module)
+from .session_store import UserSession  # noqa: E402, F401  (the sessions, with the engine)

@@ -220,13 +220,20 @@ AUDIT_ENTRY = {
 
 
 class ActionSchema(AutoSchema):
-    """An operation's description is its action's own docstring, if any: a viewset's docstring
-    (or its base class's) says what the code does, not what each operation does."""
+    """An operation is described by its action's own docstring: the first line is its summary
+    (the one line Swagger UI shows beside the path), the rest its description. A viewset's
+    docstring (or its base class's) says what the code does, not what each operation does."""
 
-    def get_description(self) -> str:
+    def _action_doc(self) -> str:
         return get_doc(
             getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
         )
+
+    def get_summary(self) -> str | None:
+        return self._action_doc().partition("\n")[0].strip() or None
+
+    def get_description(self) -> str:
+        return self._action_doc().partition("\n")[2].strip()
 
     def _is_list_view(self, serializer=None) -> bool:
         """No reply of these APIs is a bare JSON array: v2's ``list`` action answers

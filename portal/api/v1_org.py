@@ -43,6 +43,7 @@ class OrgSettingsViewSet(V1ViewSet):
         optional=tuple(GRACE_PERIOD_ENDS),
     )
     def globally_enforce_2fa_enable(self, request: Request, p: Params) -> dict:
+        """Require a second factor of every user (org-wide), after an optional grace period."""
         hours = p.get(GRACE_PERIOD.name)
         if hours is None or hours == "":
             services.set_global_2fa(actor(request), True)
@@ -52,5 +53,6 @@ class OrgSettingsViewSet(V1ViewSet):
 
     @v1_action("POST", "settings/usermanagement/globally_enforce_2fa/disable")
     def globally_enforce_2fa_disable(self, request: Request, p: Params) -> dict:
+        """Stop requiring a second factor org-wide."""
         services.set_global_2fa(actor(request), False)
         return {}

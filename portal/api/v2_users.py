@@ -147,12 +147,14 @@ class UserViewSet(ApiViewSet):
         ),
     )
     def list(self, request: Request) -> Response:
+        """List every user name."""
         return Response(
             {"users": list(User.objects.order_by("username").values_list("username", flat=True))}
         )
 
     @extend_schema(operation_id="v2_user_get", parameters=[USER_NAME], **v2_schema(V2_USER))
     def retrieve(self, request: Request, user_name: str) -> Response:
+        """Get one user's credentials (bcrypt hashes)."""
         return Response(user_document(find_user(user_name, DOCUMENT_FIELDS)))
 
     @extend_schema(
@@ -163,6 +165,7 @@ class UserViewSet(ApiViewSet):
     def create(
         self, request: Request, user_name: str
     ) -> Response:  # POST on the detail URL, as the contract
+        """Create a user with a password (and optionally an API token of the client's choice)."""
         username = services.clean_username(
             user_name
         )  # a name no user can have is a 400, not a query
@@ -181,6 +184,7 @@ class UserViewSet(ApiViewSet):
         **v2_schema({"type": "object", "maxProperties": 0}, [409]),
     )
     def destroy(self, request: Request, user_name: str) -> Response:
+        """Remove a user."""
         services.remove_user(actor(request), find_user(user_name))
         return Response({})
 
@@ -191,6 +195,7 @@ class UserViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["put"], url_path="update", suffix="Update")
     def update_credentials(self, request: Request, user_name: str) -> Response:
+        """Set a user's password and/or API token."""
         user = find_user(user_name)
         ensure_not_another_admin(request, user, "set the credentials")
         fields = json_fields(request, CREDENTIAL_FIELDS)
@@ -214,6 +219,7 @@ class UserViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"], suffix="Refresh")
     def refresh(self, request: Request, user_name: str) -> Response:
+        """Issue a new API token for a user (shown once)."""
         user = find_user(user_name)
         ensure_not_another_admin(request, user, "refresh the API token")
         json_fields(request, ())  # no body, or an empty object as in the contract

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from portal.lib.errors import InvalidInput, PortalError
-from users import services
+from users import services, session_views
 from users.audit import Actor
 from users.models import User, WebAuthnCredential
 
@@ -50,6 +53,7 @@ def security(request: HttpRequest) -> HttpResponse:
             "must_enrol": enrolment_of(request).must_enrol,
             "skip_url": factor_step.safe_next(request),
             "key_form": KeyNameForm(),
+            **session_views.sessions_context(request, user),
         },
     )
 
@@ -232,7 +236,22 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     codes = request.session.pop(RECOVERY_CODES_TO_SHOW, None)
     if not codes:
         return redirect("security")
-    return render(request, "twofactor/recovery_codes.html", {"codes": codes})
+    return render(
+        request, "twofactor/recovery_codes.html", {"codes": codes, **_sheet(request.user)}
+    )
+
+
+def _sheet(user: User) -> dict[str, str]:
+    """What the downloaded or printed codes say about themselves: the portal (its name and
+    address) and the user, and the file's name (``portal-recovery-codes-<user name>.txt``)."""
+    portal = settings.OTP_TOTP_ISSUER
+    return {
+        "filename": f"{slugify(portal) or 'portal'}-recovery-codes-{user.username}.txt",
+        "sheet_title": f"{portal} ({settings.PORTAL_BASE_URL}): recovery codes of {user.label}, "
+        f"made {timezone.now():%Y-%m-%d %H:%M} UTC",
+        "sheet_note": "Each code works once, in place of your authenticator app or security key. "
+        "Making new codes replaces all of these.",
+    }
 
 
 @never_cache

@@ -22,7 +22,7 @@ def enforced_since_from_history(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('users', '0005_mail_outbox'),
+        ('users', '0006_user_sessions'),
     ]
 
     operations = [
