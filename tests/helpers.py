@@ -318,3 +318,17 @@ def set_password_through(client, path: str, password: str) -> None:
 def list_users(client: Client, auth: str, remote_addr: str = "127.0.0.1"):
     """GET /api/v2/users with ``auth``, from ``remote_addr``."""
     return call(client, "GET", "users", auth=auth, remote_addr=remote_addr)
+
+
+def shown_codes(response) -> list[str]:
+    """The recovery codes a page shows (``templates/twofactor/recovery_codes.html``)."""
+    return re.findall(r"<code [^>]*data-code>([^<]+)</code>", response.content.decode())
+
+
+def save_recovery_codes(page) -> None:
+    """In a browser on the recovery-codes page: download the codes (the quickest of the three ways
+    that enable "I have saved them") and go on to the Security page."""
+    with page.expect_download():
+        page.click("text=Download .txt")
+    page.click("text=I have saved them")
+    page.wait_for_url("**/account/security/*")
