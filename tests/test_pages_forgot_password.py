@@ -178,7 +178,7 @@ def test_only_admins_switch_it(ann, db):
 def test_the_django_admin_switches_it_through_the_service(rechecked_admin):
     OrgSetting.load()
     response = rechecked_admin.post(
-        "/django-admin/users/orgsetting/1/change/", {"globally_enforce_2fa": ""}
+        "/django-admin/users/orgsetting/1/change/", {"grace_period_hours": "0"}
     )
     assert response.status_code == 302 and response.url == "/django-admin/users/orgsetting/"
     assert OrgSetting.load().self_service_password_reset is False

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('users', '0005_mail_outbox'),
+        ('users', '0007_org_grace_period_mail_jobs'),
     ]
 
     operations = [
