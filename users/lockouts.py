@@ -162,6 +162,16 @@ def signin_pause(request: HttpRequest, name: str, *, account_wide: bool = True) 
     return cooloff_seconds() if pair_locked(request, account) else None
 
 
+def address_pause(request: HttpRequest) -> int | None:
+    """Seconds before this request's address may try to sign in again (over its budget), or
+    None: the only budget a sign-in that names no account yet (a passkey's) can be held to."""
+    try:
+        Budget(client_ip(request), None).check()
+    except Paused as exc:
+        return exc.retry_after
+    return None
+
+
 def note_signin_failure(request: HttpRequest, name: str) -> Account:
     """Count a failed page sign-in step against the address and account budgets (django-axes
     counts the pair itself); a try refused because of a pause counts nowhere, as in axes."""

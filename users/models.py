@@ -167,6 +167,11 @@ class WebAuthnCredential(models.Model):
     public_key = models.BinaryField()
     sign_count = models.PositiveBigIntegerField(default=0)
     transports = models.JSONField(default=list, blank=True)
+    discoverable = models.BooleanField(
+        default=False,
+        help_text="A passkey: registered as a discoverable credential with user verification, so "
+        "it signs in without a password (fixed at registration)",
+    )
     created = models.DateTimeField(auto_now_add=True)
     last_used = models.DateTimeField(null=True, blank=True)
 
