@@ -180,15 +180,26 @@ def call(
         all_headers["authorization"] = auth
     content_type = all_headers.pop("content_type", "application/json")
     # The test client leaves Content-Type out when there is no body; the SDK always sends it.
-    return client.generic(
-        method,
-        f"/api/v2/{path}",
-        data,
-        content_type=content_type,
-        headers=all_headers,
-        REMOTE_ADDR=remote_addr,
-        CONTENT_TYPE=content_type,
+    return read_whole(
+        client.generic(
+            method,
+            f"/api/v2/{path}",
+            data,
+            content_type=content_type,
+            headers=all_headers,
+            REMOTE_ADDR=remote_addr,
+            CONTENT_TYPE=content_type,
+        )
     )
+
+
+def read_whole(response):
+    """A streamed reply read to its end, as a client does (which also closes it, ending its
+    database transaction); its bytes in ``streamed_body`` and ``json()`` as for any reply."""
+    if response.streaming:
+        response.streamed_body = b"".join(response.streaming_content)
+        response.json = lambda: json.loads(response.streamed_body)
+    return response
 
 
 ORIGIN = "http://localhost:8123"

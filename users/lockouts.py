@@ -27,6 +27,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
@@ -93,27 +94,37 @@ class Paused(Exception):
         self.over = over
 
 
-def _window() -> tuple[int, int]:
+def _window(length: int) -> tuple[int, int]:
     """The current budget window's number and the seconds left in it."""
-    length = settings.AUTH_FAILURE_WINDOW
     now = int(time.time())
     return now // length, length - now % length
 
 
 @dataclass(frozen=True)
 class Budget:
-    """The address and account budgets of one try (``account`` None for a token)."""
+    """The address and account budgets of one try (``account`` None for a token).
+
+    A subclass counts something else in its own keys, window and limits (``prefix``,
+    ``window_seconds``, ``address_limit``, ``account_limit``), e.g. asks for a reset mail."""
 
     ip: str
     account: Account | None
+    prefix: ClassVar[str] = "authfail"
+
+    def window_seconds(self) -> int:
+        return settings.AUTH_FAILURE_WINDOW
+
+    def address_limit(self) -> int:
+        return settings.AUTH_ADDRESS_FAILURE_LIMIT
+
+    def account_limit(self) -> int:
+        return settings.AUTH_ACCOUNT_FAILURE_LIMIT
 
     def limits(self) -> dict[str, int]:
-        window, _ = _window()
-        limits = {f"authfail:{window}:ip:{self.ip}": settings.AUTH_ADDRESS_FAILURE_LIMIT}
+        window, _ = _window(self.window_seconds())
+        limits = {f"{self.prefix}:{window}:ip:{self.ip}": self.address_limit()}
         if self.account is not None:
-            limits[f"authfail:{window}:account:{self.account.key}"] = (
-                settings.AUTH_ACCOUNT_FAILURE_LIMIT
-            )
+            limits[f"{self.prefix}:{window}:account:{self.account.key}"] = self.account_limit()
         return limits
 
     def check(self, *also: str) -> dict:
@@ -123,11 +134,11 @@ class Budget:
         found = cache.get_many([*limits, *also])
         over = [key for key, limit in limits.items() if found.get(key, 0) >= limit]
         if over:
-            raise Paused(_window()[1], over)
+            raise Paused(_window(self.window_seconds())[1], over)
         return found
 
     def note_failure(self) -> None:
-        _, left = _window()
+        _, left = _window(self.window_seconds())
         for key in self.limits():
             if not cache.add(key, 1, left + 1):
                 try:
@@ -229,10 +240,11 @@ def account_pause(user: User) -> AccountPause | None:
     """``user``'s sign-in pause as an admin's lift would end it (the pairs and the account
     budget; an address's own budget is not theirs), or None: one query and one cache read."""
     ends = _pairs_locked(user.username)
-    (key,) = (k for k in Budget("", Account(user, user.username)).limits() if ":account:" in k)
-    everywhere = cache.get(key, 0) >= settings.AUTH_ACCOUNT_FAILURE_LIMIT
+    budget = Budget("", Account(user, user.username))
+    (key,) = (k for k in budget.limits() if ":account:" in k)
+    everywhere = cache.get(key, 0) >= budget.account_limit()
     if everywhere:
-        ends["*"] = timezone.now() + timedelta(seconds=_window()[1])
+        ends["*"] = timezone.now() + timedelta(seconds=_window(budget.window_seconds())[1])
     if not ends:
         return None
     addresses = sorted(address for address in ends if address != "*")

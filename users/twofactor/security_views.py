@@ -17,15 +17,16 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from portal.lib.errors import InvalidInput, PortalError
-from users import services
+from users import services, session_views
 from users.audit import Actor
 from users.models import User, WebAuthnCredential
 
-from . import recovery, session, totp, webauthn_keys
+from . import factor_step, recovery, session, totp, webauthn_keys
 from .decorators import enrolment_allowed, recent_auth_required
 from .errors import FactorRefused
 from .forms import CodeForm, KeyNameForm, PasswordChangeForm
-from .policy import enforcement_applies, has_second_factor, needs_enrolment
+from .middleware import enrolment_of
+from .policy import has_second_factor
 
 RECOVERY_CODES_TO_SHOW = "twofactor_new_recovery_codes"
 
@@ -38,6 +39,8 @@ def _actor(request: HttpRequest) -> Actor:
 @login_required
 @enrolment_allowed
 def security(request: HttpRequest) -> HttpResponse:
+    """The user's factors; while a grace period runs, also where "skip for now" goes back to
+    (the page whose reminder they followed)."""
     user = request.user
     return render(
         request,
@@ -47,9 +50,10 @@ def security(request: HttpRequest) -> HttpResponse:
             "keys": user.webauthn_credentials.all(),
             "recovery_left": recovery.remaining(user),
             "has_recovery": recovery.has_codes(user),
-            "enforced": enforcement_applies(user),
-            "must_enrol": needs_enrolment(user),
+            "must_enrol": enrolment_of(request).must_enrol,
+            "skip_url": factor_step.safe_next(request),
             "key_form": KeyNameForm(),
+            **session_views.sessions_context(request, user),
         },
     )
 
