@@ -185,15 +185,26 @@ def call(
         all_headers["authorization"] = auth
     content_type = all_headers.pop("content_type", "application/json")
     # The test client leaves Content-Type out when there is no body; the SDK always sends it.
-    return client.generic(
-        method,
-        f"/api/v2/{path}",
-        data,
-        content_type=content_type,
-        headers=all_headers,
-        REMOTE_ADDR=remote_addr,
-        CONTENT_TYPE=content_type,
+    return read_whole(
+        client.generic(
+            method,
+            f"/api/v2/{path}",
+            data,
+            content_type=content_type,
+            headers=all_headers,
+            REMOTE_ADDR=remote_addr,
+            CONTENT_TYPE=content_type,
+        )
     )
+
+
+def read_whole(response):
+    """A streamed reply read to its end, as a client does (which also closes it, ending its
+    database transaction); its bytes in ``streamed_body`` and ``json()`` as for any reply."""
+    if response.streaming:
+        response.streamed_body = b"".join(response.streaming_content)
+        response.json = lambda: json.loads(response.streamed_body)
+    return response
 
 
 ORIGIN = "http://localhost:8123"
@@ -379,3 +390,17 @@ def set_password_through(client, path: str, password: str) -> None:
 def list_users(client: Client, auth: str, remote_addr: str = "127.0.0.1"):
     """GET /api/v2/users with ``auth``, from ``remote_addr``."""
     return call(client, "GET", "users", auth=auth, remote_addr=remote_addr)
+
+
+def shown_codes(response) -> list[str]:
+    """The recovery codes a page shows (``templates/twofactor/recovery_codes.html``)."""
+    return re.findall(r"<code [^>]*data-code>([^<]+)</code>", response.content.decode())
+
+
+def save_recovery_codes(page) -> None:
+    """In a browser on the recovery-codes page: download the codes (the quickest of the three ways
+    that enable "I have saved them") and go on to the Security page."""
+    with page.expect_download():
+        page.click("text=Download .txt")
+    page.click("text=I have saved them")
+    page.wait_for_url("**/account/security/*")

@@ -25,6 +25,7 @@ USERS_FACES = (
     "users.audit_views",
     "users.org_views",
     "users.mail_views",
+    "users.session_views",
     "users.access",
     "users.password_reset",
     "users.admin",
@@ -39,6 +40,7 @@ USERS_FACES = (
     "users.twofactor.urls",
     "users.twofactor.decorators",
     "users.twofactor.middleware",
+    "users.twofactor.context_processors",
     *API,
 )
 FLOCKS_FACES = (

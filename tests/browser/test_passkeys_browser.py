@@ -5,7 +5,7 @@ refusals a person meets (a wrong origin, a copied key), at desktop and phone siz
 from __future__ import annotations
 
 import pytest
-from helpers import PASSWORD
+from helpers import PASSWORD, save_recovery_codes
 from playwright.sync_api import Page, expect
 
 from users.models import AuditEntry, WebAuthnCredential
@@ -44,7 +44,7 @@ def add_passkey(page: Page, login, user, name: str = "Laptop passkey") -> None:
     page.fill("#id_passkey_name", name)
     page.click("text=Add a passkey")
     expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
-    page.click("text=I have saved my codes")
+    save_recovery_codes(page)
     page.click("text=Sign out")
     expect(page.locator(".msg-success")).to_contain_text("You have signed out")
 
@@ -59,7 +59,7 @@ def test_add_a_passkey_and_sign_in_with_the_button(
     page.fill("#id_passkey_name", "Laptop passkey")
     page.click("text=Add a passkey")
     expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
-    page.click("text=I have saved my codes")
+    save_recovery_codes(page)
     expect(page.locator("#passkeys table")).to_contain_text("Laptop passkey")
     expect(page.locator("#passkeys .badge")).to_have_text("1 passkey")
     expect(page.locator("#keys .badge")).to_have_text("None")

@@ -38,10 +38,10 @@ def _refused(request: HttpRequest, name: str, stage: str, message: str) -> JsonR
 
 
 def _address_paused(request: HttpRequest) -> HttpResponse | None:
-    retry_after = lockouts.address_pause(request)
-    if retry_after is None:
+    wait = lockouts.address_pause(request)
+    if wait is None:
         return None
-    request.signin_retry_after = retry_after
+    request.signin_wait = wait
     return factor_step.locked_out(request)
 
 

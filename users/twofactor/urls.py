@@ -2,6 +2,8 @@
 
 from django.urls import path
 
+from users import session_views
+
 from . import login_views, passkey_views, reauth_views, security_views
 
 urlpatterns = [
@@ -53,4 +55,10 @@ urlpatterns = [
         name="recovery_regenerate",
     ),
     path("account/security/password/", security_views.password_change, name="password_change"),
+    path("account/security/sessions/end/", session_views.session_end, name="session_end"),
+    path(
+        "account/security/sessions/end-others/",
+        session_views.sessions_end_others,
+        name="sessions_end_others",
+    ),
 ]

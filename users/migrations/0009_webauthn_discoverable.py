@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('users', '0005_mail_outbox'),
+        ('users', '0008_org_self_service_password_reset'),
     ]
 
     operations = [
