@@ -148,10 +148,13 @@ def test_org_settings_count_and_switch(admin, make_user, system):
     client = signed_in(admin)
     response = client.get(reverse("org_settings"))
     assert response.context["without_factor"] == 2  # admin and bob
-    assert "<strong>2</strong> active users have no second factor" in response.content.decode()
-    assert client.post(reverse("org_settings"), {"globally_enforce_2fa": "on"}).url == reverse(
-        "org_settings"
-    )
+    assert "<strong>2</strong> active users</a> have no second factor" in response.content.decode()
+    # Turning it on asks first, and nothing changes until confirmed.
+    asked = client.post(reverse("org_settings"), {"globally_enforce_2fa": "on"})
+    assert asked.status_code == 200 and "Turn on enforced 2FA?" in asked.content.decode()
+    assert not OrgSetting.load().globally_enforce_2fa
+    confirmed = {"globally_enforce_2fa": "on", "grace_period_hours": "0", "confirmed": "on"}
+    assert client.post(reverse("org_settings"), confirmed).url == reverse("org_settings")
     assert OrgSetting.load().globally_enforce_2fa
     assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_enable").count() == 1
     # Enforcement now holds the admin too: without a factor they would be sent to enrol.

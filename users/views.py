@@ -25,7 +25,7 @@ from portal.lib.errors import PortalError
 from portal.lib.forms import add_service_error
 from users.twofactor.decorators import recent_auth_required, recent_auth_required_when
 
-from . import lockouts, mail, selectors, services
+from . import lockouts, mail, selectors, services, session_views
 from .access import confirmed_action, user_action
 from .audit import Actor
 from .forms import (
@@ -145,6 +145,8 @@ def _render_detail(request: HttpRequest, user: User, status: int = 200, **forms)
             unassign_form=FlockUnassignForm(user=user),
             audit_entries=selectors.recent_audit_entries(user),
             has_flocks=Flock.objects.exists(),
+            signin_pause=lockouts.account_pause(user),
+            **session_views.sessions_context(request, user),
         )
     context.update(forms)
     return render(request, "users/detail.html", context, status=status)

@@ -64,14 +64,15 @@ _STAGE_FAILURES = {"second factor": "wrong code", "security key": "security key 
 def failure_reason(account: lockouts.Account, stage: str, request: HttpRequest | None) -> str:
     """Why a sign-in step failed, in words an admin reading the log understands (the page
     itself gives the person signing in one answer for all of them)."""
-    if request is not None and getattr(request, "signin_retry_after", None) is not None:
+    if request is not None and getattr(request, "signin_wait", None) is not None:
         return "paused after too many failures (not checked)"
     if account.user is None:
         return "unknown name"
     if not account.user.is_active:
         return "account disabled"
     if stage != "password":
-        return _STAGE_FAILURES.get(stage, f"{stage} not accepted")
+        # A stage that explains itself ("passkey: its signature counter went backwards…").
+        return _STAGE_FAILURES.get(stage, stage if ":" in stage else f"{stage} not accepted")
     return "wrong password"
 
 
