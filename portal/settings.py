@@ -196,6 +196,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AUTH_ACCOUNT_FAILURE_LIMIT = env.int("PORTAL_ACCOUNT_FAILURE_LIMIT", default=50)
 AUTH_ADDRESS_FAILURE_LIMIT = env.int("PORTAL_ADDRESS_FAILURE_LIMIT", default=30)
 AUTH_FAILURE_WINDOW = env.int("PORTAL_AUTH_FAILURE_WINDOW", default=900)
+# "Forgot password?" asks (users/reset_requests.py): per address for any name, and per account,
+# in a window; past a limit an ask gets the same answer and sends nothing.
+PASSWORD_RESET_ADDRESS_LIMIT = env.int("PORTAL_RESET_ADDRESS_LIMIT", default=10)
+PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PORTAL_RESET_ACCOUNT_LIMIT", default=3)
+PASSWORD_RESET_WINDOW = env.int("PORTAL_RESET_WINDOW", default=3600)
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "users.twofactor.factor_step.locked_out"

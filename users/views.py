@@ -145,6 +145,7 @@ def _render_detail(request: HttpRequest, user: User, status: int = 200, **forms)
             unassign_form=FlockUnassignForm(user=user),
             audit_entries=selectors.recent_audit_entries(user),
             has_flocks=Flock.objects.exists(),
+            signin_pause=lockouts.account_pause(user),
             **session_views.sessions_context(request, user),
         )
     context.update(forms)
