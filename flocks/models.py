@@ -25,6 +25,8 @@ class Flock(models.Model):
 
     class Meta:
         ordering = ["name", "flock_id"]
+        # v1 flocks/list (every flock, in this order) and the flocks page read it in order.
+        indexes = [models.Index(fields=["name", "flock_id"], name="flock_name_id_idx")]
 
     def __str__(self) -> str:
         return self.name

@@ -75,7 +75,7 @@
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (resp.ok) return data;
-        if (data.redirect) { location.assign(data.redirect); }
+        if (data.redirect && data.redirect !== location.pathname) { location.assign(data.redirect); }
         throw new Error(data.error || "The server refused the request (" + resp.status + ").");
       });
     });
@@ -135,6 +135,9 @@
     if (el.tagName === "FORM") el.addEventListener("submit", run);
     else start.addEventListener("click", run);
   }
+
+  // Shared with passkey.js (the sign-in page's passwordless ceremony).
+  window.PortalWebAuthn = { requestOptions: requestOptions, credentialJSON: credentialJSON, post: post, explain: explain, elsewhere: elsewhere };
 
   document.querySelectorAll("[data-webauthn]").forEach(setup);
 })();
