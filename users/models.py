@@ -208,6 +208,11 @@ class WebAuthnCredential(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"
 
+    @property
+    def kind(self) -> str:
+        """What the pages and the audit log call it."""
+        return "passkey" if self.discoverable else "security key"
+
 
 class AuditEntry(models.Model):
     """One management action. Names are copied in, so history survives removals; the actor's

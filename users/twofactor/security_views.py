@@ -221,11 +221,11 @@ def key_remove(request: HttpRequest, pk: int) -> HttpResponse:
         except FactorRefused as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Security key “{key.name}” removed.")
+            messages.success(request, f"{key.kind.capitalize()} “{key.name}” removed.")
         return redirect("security")
     return _confirm_page(
         request,
-        f"Remove the security key “{key.name}”?",
+        f"Remove the {key.kind} “{key.name}”?",
         "It will no longer work for signing in.",
         "Remove key",
     )
