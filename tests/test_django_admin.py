@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from helpers import signed_in
+from helpers import db_state, signed_in
 
 from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership
 from users import services
@@ -146,6 +146,26 @@ def test_org_setting_switch_is_audited(rechecked_admin):
     )
     assert OrgSetting.load().globally_enforce_2fa
     assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_enable").count() == 1
+
+
+def test_a_taken_flock_name_is_refused_next_to_the_field(rechecked_admin, flock):
+    Flock.objects.create(name="Lagos")
+    inline = {"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
+    for url, data in [
+        (reverse("admin:flocks_flock_add"), {"name": "LAGOS", "note": ""}),
+        (reverse("admin:flocks_flock_change", args=[flock.pk]), {"name": " lagos", **inline}),
+    ]:
+        before = db_state()
+        response = rechecked_admin.post(url, data)
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors == {
+            "name": ["A flock named Lagos already exists."]
+        }
+        assert db_state() == before
+    response = rechecked_admin.post(
+        reverse("admin:flocks_flock_change", args=[flock.pk]), {"name": "CAPE TOWN", **inline}
+    )
+    assert response.status_code == 302 and Flock.objects.get(pk=flock.pk).name == "CAPE TOWN"
 
 
 def test_flocks_through_the_services(rechecked_admin):
