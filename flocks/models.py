@@ -26,6 +26,8 @@ class Flock(models.Model):
 
     class Meta:
         ordering = ["name", "flock_id"]
+        # v1 flocks/list (every flock, in this order) and the flocks page read it in order.
+        indexes = [models.Index(fields=["name", "flock_id"], name="flock_name_id_idx")]
         # Two flocks that differ only in letter case read as one in every list and picker.
         constraints = [
             models.UniqueConstraint(

@@ -1,8 +1,9 @@
 """Swagger UI for the API schema, under the site's Content-Security-Policy.
 
 The split view serves its start-up script as a file (no inline script); the
-template's one small inline <style> block is allowed by its hash, computed from
-the installed template so an upgrade cannot silently break the page.
+installed template's one small inline <style> block is allowed by its hash, computed from
+that template so an upgrade cannot silently break the page. templates/api_docs.html
+extends it with the portal's header and a way back.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.template.loader import get_template
 from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-TEMPLATE = "drf_spectacular/swagger_ui.html"
+SWAGGER_TEMPLATE = "drf_spectacular/swagger_ui.html"
 
 
 def inline_style_hashes(template_name: str) -> list[str]:
@@ -29,6 +30,6 @@ def inline_style_hashes(template_name: str) -> list[str]:
     ]
 
 
-@method_decorator(csp_update({"style-src": inline_style_hashes(TEMPLATE)}), name="get")
+@method_decorator(csp_update({"style-src": inline_style_hashes(SWAGGER_TEMPLATE)}), name="get")
 class ApiDocsView(SpectacularSwaggerSplitView):
-    template_name = TEMPLATE
+    template_name = "api_docs.html"

@@ -1,4 +1,4 @@
-"""Flock names are unique in any letter case: existing duplicates are renamed first (flocks.0004,
+"""Flock names are unique in any letter case: existing duplicates are renamed first (flocks.0005,
 audited), then the unique index holds on every face (the faces' own tests: test_v1_flocks.py,
 test_pages_flocks.py, test_django_admin.py, test_races.py)."""
 
@@ -12,8 +12,8 @@ from servers import LIVE_DB
 from flocks.models import DEFAULT_FLOCK_ID, Flock
 from users.models import AuditEntry
 
-BEFORE = [("flocks", "0003_api_keys")]
-AFTER = [("flocks", "0005_flock_names_unique")]
+BEFORE = [("flocks", "0004_flock_name_order_index")]
+AFTER = [("flocks", "0006_flock_names_unique")]
 
 
 @LIVE_DB
@@ -52,22 +52,22 @@ def test_migration_renames_duplicates_before_the_unique_index():
         assert [(e.flock_id, e.actor_label, e.message) for e in entries] == [
             (
                 made["oldest"],
-                "migration flocks.0004",
+                "migration flocks.0005",
                 "Renamed flock cape town to cape town (2): flock names are unique now",
             ),
             (
                 made["second"],
-                "migration flocks.0004",
+                "migration flocks.0005",
                 "Renamed flock CAPE TOWN to CAPE TOWN (4): flock names are unique now",
             ),
             (
                 made["third"],
-                "migration flocks.0004",
+                "migration flocks.0005",
                 "Renamed flock Cape Town to Cape Town (5): flock names are unique now",
             ),
             (
                 made["long twin"],
-                "migration flocks.0004",
+                "migration flocks.0005",
                 f"Renamed flock {'l' * 100} to {'l' * 96} (2): flock names are unique now",
             ),
         ]

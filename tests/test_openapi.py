@@ -52,6 +52,20 @@ def test_every_operation_has_auth_parameters_and_error_replies(schema):
                 assert error["required"] == ["message"], where
 
 
+def test_every_operation_has_a_one_line_summary(schema):
+    summaries = {
+        f"{method.upper()} {path}": operation.get("summary", "")
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+    }
+    assert len(summaries) > 40
+    assert [where for where, summary in summaries.items() if not summary.strip()] == []
+    assert [where for where, summary in summaries.items() if "\n" in summary] == []
+    # one line that tells two neighbouring operations apart, not the path again
+    assert summaries["POST /api/v1/user/edit"] != summaries["POST /api/v1/user/edit/access_level"]
+    assert len(set(summaries.values())) >= len(summaries) - 2  # "Remove a user." on v1 and v2
+
+
 def test_v1_parameters_are_in_the_query_or_the_form_body(schema):
     add = schema["paths"]["/api/v1/user/add"]["post"]["requestBody"]["content"]
     form = add["application/x-www-form-urlencoded"]["schema"]
@@ -92,6 +106,7 @@ def test_docs_page_uses_local_files_under_the_csp(client):
         if url.startswith("/static/"):
             assert finders.find(url.removeprefix("/static/")), url
     assert "<script>" not in html  # the start-up script is a file
+    assert '<header class="docs-bar">' in html and "Back to the portal" in html
     script = client.get(
         re.search(r'<script src="([^"]*\?script[^"]*)"', html).group(1).replace("&amp;", "&")
     )

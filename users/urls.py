@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from . import audit_views, mail_views, org_views, views
+from . import audit_views, mail_views, org_views, session_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,6 +25,7 @@ urlpatterns = [
         mail_views.user_mail_send_again,
         name="user_mail_send_again",
     ),
+    path("users/<id:pk>/sessions/end/", session_views.user_session_end, name="user_session_end"),
     path("users/<id:pk>/token/", views.token_create, name="token_create"),
     path("users/<id:pk>/token/revoke/", views.token_revoke, name="token_revoke"),
     path("audit/", audit_views.audit_log, name="audit_log"),
@@ -32,4 +33,6 @@ urlpatterns = [
         r"^audit/download\.(?P<fmt>csv|json)$", audit_views.audit_download, name="audit_download"
     ),
     path("org/", org_views.org_settings, name="org_settings"),
+    path("org/password-reset/", org_views.org_password_reset, name="org_password_reset"),
+    path("org/remind/", org_views.org_remind, name="org_remind"),
 ]

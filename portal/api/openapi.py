@@ -106,13 +106,18 @@ class V1Param:
 
 
 def v1_schema(
-    methods: Sequence[str], params: Sequence[V1Param], success: dict, errors: Sequence[int]
+    methods: Sequence[str],
+    params: Sequence[V1Param],
+    success: dict,
+    errors: Sequence[int],
+    optional: Sequence[str] = (),
 ) -> dict:
-    """``extend_schema`` arguments for a v1 endpoint."""
+    """``extend_schema`` arguments for a v1 endpoint; ``optional`` names the success properties
+    a reply carries only sometimes."""
     success_body = {
         "type": "object",
         "properties": {"result": {"type": "string", "enum": ["success"]}, **success},
-        "required": ["result", *success],
+        "required": ["result", *(name for name in success if name not in optional)],
     }
     arguments: dict = {
         "tags": ["v1"],
@@ -194,8 +199,23 @@ CURSORS = {
     "properties": {"next": NULLABLE_STRING, "prev": NULLABLE_STRING},
     "required": ["next", "prev"],
 }
-PAGE = {"cursor": CURSORS, "page_count": {"type": "integer"}, "page_number": {"type": "integer"}}
-USER_PAGE = {"users": {"type": "array", "items": USER}, **PAGE, "total": {"type": "integer"}}
+ESTIMATED_ABOVE = (
+    "Exact up to 10,000; above that the database planner's estimate (the set is never "
+    "counted whole)."
+)
+PAGE = {
+    "cursor": CURSORS,
+    "page_count": {"type": "integer", "description": ESTIMATED_ABOVE},
+    "page_number": {
+        "type": "integer",
+        "description": "Exact while at most 10,000 rows precede the page, else an estimate.",
+    },
+}
+USER_PAGE = {
+    "users": {"type": "array", "items": USER},
+    **PAGE,
+    "total": {"type": "integer", "description": ESTIMATED_ABOVE},
+}
 AUDIT_ENTRY = {
     "type": "object",
     "properties": {
@@ -215,13 +235,20 @@ AUDIT_ENTRY = {
 
 
 class ActionSchema(AutoSchema):
-    """An operation's description is its action's own docstring, if any: a viewset's docstring
-    (or its base class's) says what the code does, not what each operation does."""
+    """An operation is described by its action's own docstring: the first line is its summary
+    (the one line Swagger UI shows beside the path), the rest its description. A viewset's
+    docstring (or its base class's) says what the code does, not what each operation does."""
 
-    def get_description(self) -> str:
+    def _action_doc(self) -> str:
         return get_doc(
             getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
         )
+
+    def get_summary(self) -> str | None:
+        return self._action_doc().partition("\n")[0].strip() or None
+
+    def get_description(self) -> str:
+        return self._action_doc().partition("\n")[2].strip()
 
     def _is_list_view(self, serializer=None) -> bool:
         """No reply of these APIs is a bare JSON array: v2's ``list`` action answers

@@ -39,6 +39,7 @@ class AuditTrailViewSet(V1ViewSet):
         success={"audit_trail": {"type": "array", "items": AUDIT_ENTRY}, **PAGE},
     )
     def audit_trail_fetch(self, request: Request, p: Params) -> dict:
+        """Fetch audit log entries, newest first, a page at a time."""
         start, end = _day(p, "start_date"), _day(p, "end_date")
         if start and end and start > end:
             raise InvalidInput("start_date is after end_date", field="start_date")

@@ -69,6 +69,7 @@ class FlocksViewSet(V1ViewSet):
         errors=[404],
     )
     def user_flock_assign(self, request: Request, p: Params) -> dict:
+        """Assign a user to flocks as manager or watcher."""
         user = user_services.get_user_by_email(p.required("email"))
         role = services.clean_role(p.required("flock_access_level"))
         flocks = _flocks_param(p)
@@ -84,6 +85,7 @@ class FlocksViewSet(V1ViewSet):
         errors=[404],
     )
     def user_flock_unassign(self, request: Request, p: Params) -> dict:
+        """Remove a user from flocks."""
         user = user_services.get_user_by_email(p.required("email"))
         role = services.clean_role(p.required("flock_access_level"))
         flocks = _flocks_param(p)
@@ -103,6 +105,7 @@ class FlocksViewSet(V1ViewSet):
         errors=[404, 409],
     )
     def flock_create(self, request: Request, p: Params) -> dict:
+        """Create a flock."""
         name = p.optional("name")
         managers = services.users_by_email(split_list(p.optional("managers")), "managers")
         watchers = services.users_by_email(split_list(p.optional("watchers")), "watchers")
@@ -113,12 +116,14 @@ class FlocksViewSet(V1ViewSet):
         "POST", "flock/rename", params=[FLOCK_ID, NAME], success=FLOCK_ID_REPLY, errors=[404, 409]
     )
     def flock_rename(self, request: Request, p: Params) -> dict:
+        """Rename a flock."""
         flock = services.get_flock(p.required("flock_id"))
         services.rename_flock(actor(request), flock, p.optional("name"))
         return {"flock_id": flock.flock_id}
 
     @v1_action("POST", "flock/delete", params=[FLOCK_ID], errors=[404, 409])
     def flock_delete(self, request: Request, p: Params) -> dict:
+        """Delete a flock (never the default flock)."""
         services.delete_flock(actor(request), services.get_flock(p.required("flock_id")))
         return {}
 
@@ -130,6 +135,7 @@ class FlocksViewSet(V1ViewSet):
         errors=[404],
     )
     def flocks_list(self, request: Request, p: Params) -> dict:
+        """List flocks (id and name), or only those of one user."""
         flocks = _visible_flocks(request).order_by("name", "flock_id")
         email = p.get("email")
         if email:
@@ -145,6 +151,7 @@ class FlocksViewSet(V1ViewSet):
         success={"flocks": {"type": "array", "items": FLOCK}},
     )
     def flocks_filter(self, request: Request, p: Params) -> dict:
+        """Find flocks whose name, note or id contains a text."""
         term = p.required("filter_str")
         match = Q(name__icontains=term) | Q(note__icontains=term) | Q(flock_id__icontains=term)
         flocks = _visible_flocks(request).filter(match)
@@ -158,26 +165,31 @@ class FlocksViewSet(V1ViewSet):
         errors=[404],
     )
     def flock_users(self, request: Request, p: Params) -> dict:
+        """List a flock's managers and watchers."""
         flock = services.get_flock(p.required("flock_id"))
         members = services.flock_members(flock)
         return {role: [user.label for user in users] for role, users in members.items()}
 
     @v1_action("POST", "users/flock/assign/managers", params=[FLOCK_ID, EMAILS], errors=[404])
     def flock_assign_managers(self, request: Request, p: Params) -> dict:
+        """Make users managers of a flock."""
         return _set_members(request, p, FlockRole.MANAGER)
 
     @v1_action("POST", "users/flock/assign/watchers", params=[FLOCK_ID, EMAILS], errors=[404])
     def flock_assign_watchers(self, request: Request, p: Params) -> dict:
+        """Make users watchers of a flock."""
         return _set_members(request, p, FlockRole.WATCHER)
 
     @v1_action("POST", "flock/note/add", params=[FLOCK_ID, NOTE], errors=[404])
     def flock_note_add(self, request: Request, p: Params) -> dict:
+        """Set a flock's note."""
         flock = services.get_flock(p.required("flock_id"))
         services.set_flock_note(actor(request), flock, p.required("note"))
         return {}
 
     @v1_action("DELETE", "flock/note/delete", params=[FLOCK_ID], errors=[404])
     def flock_note_delete(self, request: Request, p: Params) -> dict:
+        """Remove a flock's note."""
         services.remove_flock_note(actor(request), services.get_flock(p.required("flock_id")))
         return {}
 
@@ -185,4 +197,5 @@ class FlocksViewSet(V1ViewSet):
         "GET", "flock/note", params=[FLOCK_ID], success={"note": {"type": "string"}}, errors=[404]
     )
     def flock_note(self, request: Request, p: Params) -> dict:
+        """Read a flock's note."""
         return {"note": services.get_flock(p.required("flock_id")).note}

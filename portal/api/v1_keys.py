@@ -86,6 +86,7 @@ class ApiKeysViewSet(V1ViewSet):
         success={"global_api_key": NEW_KEY},
     )
     def auth_token_add(self, request: Request, p: Params) -> dict:
+        """Create an org-wide API key (the key is shown once)."""
         key, token = api_keys.add_key(
             actor(request),
             role=p.required("auth_token_type"),
@@ -96,10 +97,12 @@ class ApiKeysViewSet(V1ViewSet):
 
     @v1_action("GET", "auth_token/list", success={"global_api_keys": KEY_LIST})
     def auth_token_list(self, request: Request, p: Params) -> dict:
+        """List the org-wide API keys."""
         return {"global_api_keys": [key_json(key) for key in api_keys.keys_of()]}
 
     @v1_action("POST", "auth_token/remove", params=REMOVE, errors=[404])
     def auth_token_remove(self, request: Request, p: Params) -> dict:
+        """Remove an org-wide API key."""
         api_keys.remove_key(actor(request), _key_to_remove(p, flock_keys=False))
         return {}
 
@@ -111,6 +114,7 @@ class ApiKeysViewSet(V1ViewSet):
         errors=[404],
     )
     def flock_auth_token_add(self, request: Request, p: Params) -> dict:
+        """Create an API key confined to one flock (the key is shown once)."""
         flock = flock_services.get_flock(p.required("flock_id"))
         key, token = api_keys.add_key(
             actor(request),
@@ -129,10 +133,12 @@ class ApiKeysViewSet(V1ViewSet):
         errors=[404],
     )
     def flock_auth_token_list(self, request: Request, p: Params) -> dict:
+        """List the API keys of one flock."""
         flock = flock_services.get_flock(p.required("flock_id"))
         return {"flock_api_keys": [key_json(key) for key in api_keys.keys_of(flock)]}
 
     @v1_action("POST", "flock/auth_token/remove", params=REMOVE, errors=[404])
     def flock_auth_token_remove(self, request: Request, p: Params) -> dict:
+        """Remove a flock's API key."""
         api_keys.remove_key(actor(request), _key_to_remove(p, flock_keys=True))
         return {}

@@ -13,4 +13,5 @@ class PingViewSet(V1ViewSet):
 
     @v1_action("GET", "ping")
     def ping(self, request: Request, p: Params) -> dict:
+        """Check that the API answers and the credentials are valid."""
         return {}

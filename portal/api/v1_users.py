@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from rest_framework.request import Request
 
 from flocks.selectors import users_with_details
@@ -10,6 +10,7 @@ from portal.json_replies import user_json
 from portal.lib.errors import Forbidden, NotFound
 from portal.lib.keyset import keyset_page
 from users import services
+from users.selectors import fragment_match
 
 from .authentication import actor
 from .endpoint import V1ViewSet, v1_action
@@ -76,6 +77,7 @@ class UsersViewSet(V1ViewSet):
         errors=[409],
     )
     def user_add(self, request: Request, p: Params) -> dict:
+        """Add a user by e-mail, optionally mailing a link to set a password."""
         email, access_level = p.required("email"), p.required("access_level")
         user = services.add_user(
             actor(request),
@@ -89,12 +91,14 @@ class UsersViewSet(V1ViewSet):
 
     @v1_action("POST", "user/note/add", params=[EMAIL, NOTE], success=MSG, errors=[404])
     def user_note_add(self, request: Request, p: Params) -> dict:
+        """Set a user's note."""
         user = services.get_user_by_email(p.required("email"))
         services.set_note(actor(request), user, p.required("note"))
         return {"msg": f"User ({user.email}) note successfully added."}
 
     @v1_action("DELETE", "user/note/delete", params=[EMAIL], success=MSG, errors=[404])
     def user_note_delete(self, request: Request, p: Params) -> dict:
+        """Remove a user's note."""
         user = services.get_user_by_email(p.required("email"))
         services.remove_note(actor(request), user)
         return {"msg": f"User ({user.email}) note successfully removed."}
@@ -103,6 +107,7 @@ class UsersViewSet(V1ViewSet):
         "POST", "user/edit", params=[EMAIL, V1Param("note", "New note.")], success=MSG, errors=[404]
     )
     def user_edit(self, request: Request, p: Params) -> dict:
+        """Edit a user's note."""
         user = services.get_user_by_email(p.required("email"))
         note = p.get("note")
         if note is not None:
@@ -111,24 +116,28 @@ class UsersViewSet(V1ViewSet):
 
     @v1_action("POST", "user/edit/access_level", params=[EMAIL, ACCESS_LEVEL], errors=[404, 409])
     def user_edit_access_level(self, request: Request, p: Params) -> dict:
+        """Change a user's access level (admin or user)."""
         user = services.get_user_by_email(p.required("email"))
         services.set_access_level(actor(request), user, p.required("access_level"))
         return {}
 
     @v1_action("POST", "user/disable", params=[EMAIL], success=MSG, errors=[404, 409])
     def user_disable(self, request: Request, p: Params) -> dict:
+        """Disable a user (they are signed out and cannot sign in)."""
         user = services.get_user_by_email(p.required("email"))
         services.set_active(actor(request), user, False)
         return {"msg": f"User ({user.email}) successfully disabled."}
 
     @v1_action("POST", "user/enable", params=[EMAIL], success=MSG, errors=[404])
     def user_enable(self, request: Request, p: Params) -> dict:
+        """Enable a disabled user."""
         user = services.get_user_by_email(p.required("email"))
         services.set_active(actor(request), user, True)
         return {"msg": f"User ({user.email}) successfully enabled."}
 
     @v1_action("POST", "user/remove", params=[EMAIL], success=MSG, errors=[404, 409])
     def user_remove(self, request: Request, p: Params) -> dict:
+        """Remove a user."""
         user = services.get_user_by_email(p.required("email"))
         email = user.email
         services.remove_user(actor(request), user)
@@ -136,18 +145,21 @@ class UsersViewSet(V1ViewSet):
 
     @v1_action("POST", "user/2fa/disable", params=[EMAIL], success=MSG, errors=[404])
     def user_2fa_disable(self, request: Request, p: Params) -> dict:
+        """Reset a user's authenticator app (TOTP)."""
         user = services.get_user_by_email(p.required("email"))
         services.disable_totp(actor(request), user)
         return {"msg": f"Successfully disabled two-factor authentication for user {user.email}"}
 
     @v1_action("POST", "user/webauthn/disable", params=[EMAIL], errors=[404])
     def user_webauthn_disable(self, request: Request, p: Params) -> dict:
+        """Reset a user's security keys (WebAuthn)."""
         user = services.get_user_by_email(p.required("email"))
         services.disable_webauthn(actor(request), user)
         return {}
 
     @v1_action("POST", "user/password/reset", params=[EMAIL], success=MSG, errors=[404])
     def user_password_reset(self, request: Request, p: Params) -> dict:
+        """Mail a user a link to set a new password."""
         user = services.get_user_by_email(p.required("email"))
         if isinstance(request.user, KeyCaller) and services.recently_admin(user):
             raise Forbidden(services.ANOTHER_ADMIN)  # a key is not a person: admins reset their own
@@ -156,32 +168,38 @@ class UsersViewSet(V1ViewSet):
 
     @v1_action("POST", "user/summary_email/enable", params=[EMAIL], success=MSG, errors=[404])
     def user_summary_email_enable(self, request: Request, p: Params) -> dict:
+        """Turn a user's summary e-mails on."""
         user = services.get_user_by_email(p.required("email"))
         services.set_summary_email(actor(request), user, True)
         return {"msg": f"Successfully enabled summary email for email {user.email}"}
 
     @v1_action("POST", "user/summary_email/disable", params=[EMAIL], success=MSG, errors=[404])
     def user_summary_email_disable(self, request: Request, p: Params) -> dict:
+        """Turn a user's summary e-mails off."""
         user = services.get_user_by_email(p.required("email"))
         services.set_summary_email(actor(request), user, False)
         return {"msg": f"Successfully disabled summary email for email {user.email}"}
 
     @v1_action("GET", "users/list", params=PAGE_PARAMS, success=USER_PAGE)
     def users_list(self, request: Request, p: Params) -> dict:
+        """List users, a page at a time."""
         return _user_page(p, _visible_users(request))
 
     @v1_action("GET", "users/filter", params=[FILTER, *PAGE_PARAMS], success=USER_PAGE)
     def users_filter(self, request: Request, p: Params) -> dict:
+        """Find users whose e-mail or note contains a text."""
         term = p.required("filter_str")
-        users = _visible_users(request).filter(Q(email__icontains=term) | Q(note__icontains=term))
+        users = _visible_users(request).filter(fragment_match(term, "email", "note"))
         return _user_page(p, users)
 
     @v1_action("GET", "user/get", params=[EMAIL], success={"user": USER}, errors=[404])
     def user_get(self, request: Request, p: Params) -> dict:
+        """Get one user by e-mail."""
         return {"user": _user_details(request, p)}
 
     @v1_action("GET", "user/auth", params=[EMAIL], success=USER_AUTH, errors=[404])
     def user_auth(self, request: Request, p: Params) -> dict:
+        """Get a user's access level and flocks (what they may do)."""
         details = _user_details(request, p)
         return {
             key: details[key]

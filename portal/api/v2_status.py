@@ -28,6 +28,8 @@ class StatusViewSet(ApiViewSet):
     )
     @action(detail=False, url_path="status", name="Status")
     def status(self, request: Request) -> Response:
-        """Health check for the SDK's ``check_api()``: open, and it ignores any credentials
-        the client sends (the SDK sends its usual ones), so it never costs a credential check."""
+        """Check that the API answers (the SDK's ``check_api()``).
+
+        Open, and it ignores any credentials the client sends (the SDK sends its usual ones),
+        so it never costs a credential check."""
         return Response({"api_available": True})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import UnsupportedMediaType
@@ -26,6 +27,7 @@ from .authentication import V2Authentication, actor
 from .key_policy import CallerMayAct
 from .openapi import CLIENT_TOKEN_MIN_LENGTH, USER_NAME, V2_USER, v2_credentials, v2_schema
 from .parsers import StrictJSONParser
+from .streaming import streamed_json_list
 from .viewsets import ApiViewSet
 
 CREDENTIAL_FIELDS = ("password", "token")
@@ -105,9 +107,6 @@ class UserViewSet(ApiViewSet):
     """Admin-only JSON viewset of the contract's users (addressed by user name), answering
     the contract's 403 ``{"user_exists": …}`` for a taken or an unknown name."""
 
-    """Admin-only JSON viewset of the contract's users (addressed by user name), answering
-    the contract's 403 ``{"user_exists": …}`` for a taken or an unknown name."""
-
     authentication_classes = [V2Authentication]
     permission_classes = [CallerMayAct]
     parser_classes = [StrictJSONParser]
@@ -146,13 +145,18 @@ class UserViewSet(ApiViewSet):
             }
         ),
     )
-    def list(self, request: Request) -> Response:
-        return Response(
-            {"users": list(User.objects.order_by("username").values_list("username", flat=True))}
-        )
+    def list(self, request: Request) -> StreamingHttpResponse:
+        """List every user name.
+
+        The reply is streamed from the database: a failure after its first byte cuts it
+        short (invalid JSON), one before answers the usual error (see portal/api/streaming.py).
+        """
+        names = User.objects.order_by("username").values_list("username", flat=True)
+        return streamed_json_list("users", names)
 
     @extend_schema(operation_id="v2_user_get", parameters=[USER_NAME], **v2_schema(V2_USER))
     def retrieve(self, request: Request, user_name: str) -> Response:
+        """Get one user's credentials (bcrypt hashes)."""
         return Response(user_document(find_user(user_name, DOCUMENT_FIELDS)))
 
     @extend_schema(
@@ -163,6 +167,7 @@ class UserViewSet(ApiViewSet):
     def create(
         self, request: Request, user_name: str
     ) -> Response:  # POST on the detail URL, as the contract
+        """Create a user with a password (and optionally an API token of the client's choice)."""
         username = services.clean_username(
             user_name
         )  # a name no user can have is a 400, not a query
@@ -181,6 +186,7 @@ class UserViewSet(ApiViewSet):
         **v2_schema({"type": "object", "maxProperties": 0}, [409]),
     )
     def destroy(self, request: Request, user_name: str) -> Response:
+        """Remove a user."""
         services.remove_user(actor(request), find_user(user_name))
         return Response({})
 
@@ -191,6 +197,7 @@ class UserViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["put"], url_path="update", suffix="Update")
     def update_credentials(self, request: Request, user_name: str) -> Response:
+        """Set a user's password and/or API token."""
         user = find_user(user_name)
         ensure_not_another_admin(request, user, "set the credentials")
         fields = json_fields(request, CREDENTIAL_FIELDS)
@@ -214,6 +221,7 @@ class UserViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"], suffix="Refresh")
     def refresh(self, request: Request, user_name: str) -> Response:
+        """Issue a new API token for a user (shown once)."""
         user = find_user(user_name)
         ensure_not_another_admin(request, user, "refresh the API token")
         json_fields(request, ())  # no body, or an empty object as in the contract

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from helpers import PASSWORD, totp_code
+from helpers import PASSWORD, save_recovery_codes, totp_code
 from playwright.sync_api import Page, expect
 
 from users import services
@@ -31,7 +31,7 @@ def enrol_totp_in_page(page: Page, user: User, shot) -> None:
     expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
     expect(page.locator("ol.codes li")).to_have_count(10)
     shot("recovery-codes")
-    page.click("text=I have saved my codes")
+    save_recovery_codes(page)
     expect(page.locator("#totp .badge")).to_have_text("On")
 
 
@@ -70,7 +70,7 @@ def test_enrol_a_security_key_and_sign_in_with_it(page, shot, login, ann, virtua
     page.fill("#id_name", "Laptop passkey")
     page.click("text=Add security key")
     expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
-    page.click("text=I have saved my codes")
+    save_recovery_codes(page)
     expect(page.locator("#keys table")).to_contain_text("Laptop passkey")
     shot("key-registered")
     key = WebAuthnCredential.objects.get(user=ann)

@@ -10,12 +10,15 @@ from users.models import User
 
 from . import recovery, totp
 
+APP_CODE = "totp"
+RECOVERY_CODE = "recovery code"  # the method a session remembers (session.mark_verified)
+
 
 def check(actor: Actor, user: User, code: str) -> tuple[str, Device] | None:
     """(method, device) when ``code`` passes, else None; TooManyAttempts while throttled."""
     digits = totp.normalise(code)
     if digits.isdigit() and len(digits) == 6:
         device = totp.verify(user, digits)
-        return ("totp", device) if device else None
+        return (APP_CODE, device) if device else None
     device = recovery.use(actor, user, code)
-    return ("recovery code", device) if device else None
+    return (RECOVERY_CODE, device) if device else None

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.models import Device
 
@@ -42,10 +45,10 @@ def safe_next(request: HttpRequest, default: str = "") -> str:
 def paused_answer(request: HttpRequest, user: User, *, account_wide: bool) -> HttpResponse | None:
     """The lock-out answer while signing in is paused for this user from here, else None.
     ``account_wide`` counts the account's budget too (sign-in; see ``lockouts.signin_pause``)."""
-    retry_after = lockouts.signin_pause(request, user.username, account_wide=account_wide)
-    if retry_after is None:
+    wait = lockouts.signin_pause(request, user.username, account_wide=account_wide)
+    if wait is None:
         return None
-    request.signin_retry_after = retry_after
+    request.signin_wait = wait
     return locked_out(request)
 
 
@@ -55,13 +58,21 @@ def locked_out(
     credentials: dict | None = None,
 ):
     """django-axes' lock-out answer (AXES_LOCKOUT_CALLABLE), also for a paused account or
-    address (``users.lockouts``): 429 with Retry-After, a page or JSON for the key scripts."""
+    address (``users.lockouts``): 429 with Retry-After, a page or JSON for the key scripts.
+
+    It says until when and whether an admin can lift it, and nothing else: a name that matches
+    no user is counted and paused exactly like one that does, so the answer is the same."""
     session.clear_pending(request)
-    retry_after = getattr(request, "signin_retry_after", None) or lockouts.cooloff_seconds()
-    minutes = max(1, math.ceil(retry_after / 60))
+    wait = getattr(request, "signin_wait", None) or lockouts.pair_wait(
+        request, (credentials or {}).get("username") or ""
+    )
+    until = timezone.now() + timedelta(seconds=wait.seconds)
+    minutes = max(1, math.ceil(wait.seconds / 60))
     message = (
-        f"Too many failed sign-in attempts. Signing in is paused for {minutes} minutes; try "
-        "again later."
+        f"Too many failed sign-in attempts{' from your network address' if wait.address else ''}. "
+        f"Signing in is paused until {until:%H:%M} UTC (about {minutes} "
+        f"minute{pluralize(minutes)}); try again then"
+        f"{'.' if wait.address else ', or ask an admin to lift the pause.'}"
     )
     if request.content_type == "application/json":
         response = JsonResponse({"error": message, "redirect": reverse("login")}, status=429)
@@ -69,10 +80,10 @@ def locked_out(
         response = render(
             request,
             "twofactor/locked_out.html",
-            {"message": message, "minutes": minutes},
+            {"message": message, "minutes": minutes, "until": until, "wait": wait},
             status=429,
         )
-    response["Retry-After"] = str(retry_after)
+    response["Retry-After"] = str(wait.seconds)
     return response
 
 

@@ -9,6 +9,9 @@ from django.conf import settings
 from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -17,7 +20,7 @@ from django_otp.models import Device
 from users.audit import Actor, record
 from users.models import User
 
-from . import factor_step, session
+from . import app_or_recovery_code, factor_step, recovery, session
 from .decorators import enrolment_allowed
 from .forms import LoginForm
 from .policy import has_second_factor, needs_enrolment
@@ -66,7 +69,23 @@ def _finish_login(
     """Sign the pending user in; returns where they were going."""
     next_url = session.pending_next(request)
     session.complete_login(request, user, method, device)
+    if method == app_or_recovery_code.RECOVERY_CODE:
+        _recovery_codes_left_notice(request, user)
     return next_url
+
+
+def _recovery_codes_left_notice(request: HttpRequest, user: User) -> None:
+    """After a recovery code: how many are left, and a link to new ones (shown on any page)."""
+    left = recovery.remaining(user)
+    messages.add_message(
+        request,
+        messages.WARNING if left > 2 else messages.ERROR,
+        format_html(
+            'You signed in with a recovery code. {} left. <a href="{}">Make new codes</a>',
+            f"{left} code{pluralize(left)}" if left else "No codes",
+            reverse("recovery_regenerate"),
+        ),
+    )
 
 
 @never_cache

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from portal.lib.errors import InvalidInput, PortalError
-from users import services
+from users import services, session_views
 from users.audit import Actor
 from users.models import User, WebAuthnCredential
 
-from . import recovery, session, totp, webauthn_keys
+from . import factor_step, recovery, session, totp, webauthn_keys
 from .decorators import enrolment_allowed, recent_auth_required
 from .errors import FactorRefused
-from .forms import CodeForm, KeyNameForm, PasswordChangeForm
-from .policy import enforcement_applies, has_second_factor, needs_enrolment
+from .forms import CodeForm, KeyNameForm, PasskeyNameForm, PasswordChangeForm
+from .middleware import enrolment_of
+from .policy import has_second_factor
 
 RECOVERY_CODES_TO_SHOW = "twofactor_new_recovery_codes"
 
@@ -35,18 +39,23 @@ def _actor(request: HttpRequest) -> Actor:
 @login_required
 @enrolment_allowed
 def security(request: HttpRequest) -> HttpResponse:
+    """The user's factors; while a grace period runs, also where "skip for now" goes back to
+    (the page whose reminder they followed)."""
     user = request.user
     return render(
         request,
         "twofactor/security.html",
         {
             "totp_device": totp.confirmed_device(user),
-            "keys": user.webauthn_credentials.all(),
+            "keys": user.webauthn_credentials.filter(discoverable=False),
+            "passkeys": user.webauthn_credentials.filter(discoverable=True),
             "recovery_left": recovery.remaining(user),
             "has_recovery": recovery.has_codes(user),
-            "enforced": enforcement_applies(user),
-            "must_enrol": needs_enrolment(user),
+            "must_enrol": enrolment_of(request).must_enrol,
+            "skip_url": factor_step.safe_next(request),
             "key_form": KeyNameForm(),
+            "passkey_form": PasskeyNameForm(auto_id="id_passkey_%s"),
+            **session_views.sessions_context(request, user),
         },
     )
 
@@ -136,9 +145,11 @@ def _json_error(exc: InvalidInput) -> JsonResponse:
 @login_required
 @enrolment_allowed
 @recent_auth_required
-def key_register_options(request: HttpRequest) -> HttpResponse:
+def key_register_options(request: HttpRequest, passkey: bool = False) -> HttpResponse:
+    """A security key's (or, with ``passkey``, a passkey's) registration options."""
     return HttpResponse(
-        webauthn_keys.registration_options(request, request.user), content_type="application/json"
+        webauthn_keys.registration_options(request, request.user, passkey=passkey),
+        content_type="application/json",
     )
 
 
@@ -147,19 +158,35 @@ def key_register_options(request: HttpRequest) -> HttpResponse:
 @login_required
 @enrolment_allowed
 @recent_auth_required
-def key_register(request: HttpRequest) -> HttpResponse:
+def key_register(request: HttpRequest, passkey: bool = False) -> HttpResponse:
     try:
         body = webauthn_keys.parse_body(request)
         credential = body.get("credential")
         if not isinstance(credential, dict):
             raise FactorRefused("The security key's answer is missing.")
         key = webauthn_keys.register(
-            request, _actor(request), request.user, str(body.get("name", "")), credential
+            request,
+            _actor(request),
+            request.user,
+            str(body.get("name", "")),
+            credential,
+            passkey=passkey,
         )
     except FactorRefused as exc:
         return _json_error(exc)
-    messages.success(request, f"Security key “{key.name}” added.")
-    response = _after_enrolment(request, "security key")
+    if key.discoverable:
+        messages.success(
+            request, f"Passkey “{key.name}” added: it signs you in without a password."
+        )
+    elif passkey:
+        messages.warning(
+            request,
+            f"“{key.name}” was added as a security key for the second step only: your browser did "
+            "not confirm that it can sign you in without a password.",
+        )
+    else:
+        messages.success(request, f"Security key “{key.name}” added.")
+    response = _after_enrolment(request, "passkey" if key.discoverable else "security key")
     return JsonResponse({"redirect": response.url})
 
 
@@ -229,7 +256,22 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     codes = request.session.pop(RECOVERY_CODES_TO_SHOW, None)
     if not codes:
         return redirect("security")
-    return render(request, "twofactor/recovery_codes.html", {"codes": codes})
+    return render(
+        request, "twofactor/recovery_codes.html", {"codes": codes, **_sheet(request.user)}
+    )
+
+
+def _sheet(user: User) -> dict[str, str]:
+    """What the downloaded or printed codes say about themselves: the portal (its name and
+    address) and the user, and the file's name (``portal-recovery-codes-<user name>.txt``)."""
+    portal = settings.OTP_TOTP_ISSUER
+    return {
+        "filename": f"{slugify(portal) or 'portal'}-recovery-codes-{user.username}.txt",
+        "sheet_title": f"{portal} ({settings.PORTAL_BASE_URL}): recovery codes of {user.label}, "
+        f"made {timezone.now():%Y-%m-%d %H:%M} UTC",
+        "sheet_note": "Each code works once, in place of your authenticator app or security key. "
+        "Making new codes replaces all of these.",
+    }
 
 
 @never_cache

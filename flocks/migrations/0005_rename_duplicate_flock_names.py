@@ -1,4 +1,4 @@
-"""Before flock names become unique in any letter case (0005), give each duplicate a free name.
+"""Before flock names become unique in any letter case (0006), give each duplicate a free name.
 
 In each group of names equal but for letter case (as the database lowers them, the unique
 index's own expression), the oldest flock keeps its name, the default flock always; the others
@@ -13,7 +13,7 @@ from django.db.models.functions import Lower
 
 NAME_MAX_LENGTH = 100
 DEFAULT_FLOCK_ID = "flock:default"
-ACTOR = "migration flocks.0004"
+ACTOR = "migration flocks.0005"
 
 
 def numbered(name: str, number: int) -> str:
@@ -49,7 +49,7 @@ def rename_duplicates(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("flocks", "0003_api_keys"),
+        ("flocks", "0004_flock_name_order_index"),
         ("users", "0003_session_generation_audit_target"),
     ]
 

@@ -1,4 +1,4 @@
-"""Flock names are unique in any letter case (a unique index on LOWER(name), after 0004 renamed
+"""Flock names are unique in any letter case (a unique index on LOWER(name), after 0005 renamed
 the duplicates); searching them by part of the name (``icontains``, which Django sends to
 PostgreSQL as ``UPPER(name::text) LIKE UPPER(%s)``) is served by a trigram index on exactly that
 expression, PostgreSQL-only as in users.0002."""
@@ -26,7 +26,7 @@ def drop_trigram_index(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("flocks", "0004_rename_duplicate_flock_names"),
+        ("flocks", "0005_rename_duplicate_flock_names"),
     ]
 
     operations = [
