@@ -13,6 +13,8 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from .audit_labels import action_label
+
 
 class AccessLevel(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -246,6 +248,11 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.action_type}: {self.message}"
+
+    @property
+    def action_label(self) -> str:
+        """What the action means to a person (the code stays in the API and exports)."""
+        return action_label(self.action_type)
 
 
 from .outbox import MailJob, OutboxMail  # noqa: E402, F401  (the mail outbox, its own module)
