@@ -78,6 +78,9 @@ class Account:
         return self.user.label if self.user is not None else self.name
 
 
+SIGNIN_FIELDS = ("id", "username", "email", "is_active")  # what a failed sign-in's audit reads
+
+
 def account_named(name: str, fields: tuple[str, ...] = ()) -> Account:
     """The account ``name`` means (``users.lookup.user_by_name_or_email``), loading only
     ``fields``."""
@@ -251,10 +254,20 @@ def account_pause(user: User) -> AccountPause | None:
     return AccountPause(max(ends.values()), addresses, everywhere)
 
 
+def address_pause(request: HttpRequest) -> Wait | None:
+    """How long this request's address must wait before signing in (over its budget), or
+    None: the only budget a sign-in that names no account yet (a passkey's) can be held to."""
+    try:
+        Budget(client_ip(request), None).check()
+    except Paused as exc:
+        return Wait(exc.retry_after, address=True)
+    return None
+
+
 def note_signin_failure(request: HttpRequest, name: str) -> Account:
     """Count a failed page sign-in step against the address and account budgets (django-axes
     counts the pair itself); a try refused because of a pause counts nowhere, as in axes."""
-    account = account_named(name, ("id", "username", "email"))
+    account = account_named(name, SIGNIN_FIELDS)
     if getattr(request, "signin_wait", None) is None:  # set when the try was refused unchecked
         Budget(client_ip(request), account).note_failure()
     return account

@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
-from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -22,6 +21,7 @@ from flocks import services as flock_services
 from flocks.models import Flock, FlockMembership
 from flocks.selectors import users_in_order
 from portal.lib.access import admin_required, may_open_user, own_account_only
+from portal.lib.counting import BoundedPaginator
 from portal.lib.errors import PortalError
 from portal.lib.forms import add_service_error
 from users.twofactor.decorators import recent_auth_required, recent_auth_required_when
@@ -76,7 +76,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
         sort = form.cleaned_data["sort"] or "username"
     else:
         users, sort = User.objects.none(), "username"
-    page = Paginator(users.values_list("pk", flat=True), USERS_PER_PAGE).get_page(
+    page = BoundedPaginator(users.values_list("pk", flat=True), USERS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     page.object_list = users_in_order(list(page.object_list))

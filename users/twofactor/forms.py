@@ -22,7 +22,8 @@ class LoginForm(forms.Form):
         label="User name or e-mail",
         max_length=254,
         widget=forms.TextInput(
-            attrs={"autocomplete": "username", "autofocus": True, "autocapitalize": "none"}
+            # "webauthn": the browser may offer passkeys in this field's autofill (passkey.js)
+            attrs={"autocomplete": "username webauthn", "autofocus": True, "autocapitalize": "none"}
         ),
     )
     password = forms.CharField(
@@ -121,6 +122,14 @@ class KeyNameForm(forms.Form):
         label="Key name",
         max_length=NAME_MAX_LENGTH,
         help_text="So you can tell your keys apart, e.g. “Blue YubiKey”.",
+    )
+
+
+class PasskeyNameForm(forms.Form):
+    name = forms.CharField(
+        label="Passkey name",
+        max_length=NAME_MAX_LENGTH,
+        help_text="So you can tell your passkeys apart, e.g. “MacBook Touch ID” or “Phone”.",
     )
 
 

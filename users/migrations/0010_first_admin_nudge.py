@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('users', '0008_org_self_service_password_reset'),
+        ('users', '0009_webauthn_discoverable'),
     ]
 
     operations = [
