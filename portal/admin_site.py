@@ -20,7 +20,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from users.twofactor.decorators import confirm_before_change
-from users.twofactor.policy import enforcement_applies, has_second_factor
+from users.twofactor.policy import factor_required, has_second_factor
 from users.twofactor.session import checked_recently, is_verified
 
 
@@ -29,11 +29,12 @@ class PortalAdminSite(admin.AdminSite):
     site_title = "Portal · Django admin"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        """Staff, and verified whenever the user has a factor or 2FA is enforced for them."""
+        """Staff, and verified whenever the user has a factor or is required to have one (the
+        rule the API applies to passwords: a grace period holds here too)."""
         if not super().has_permission(request):
             return False
         user = request.user
-        return is_verified(request) or not (has_second_factor(user) or enforcement_applies(user))
+        return is_verified(request) or not (has_second_factor(user) or factor_required(user))
 
     def admin_view(self, view: Callable, cacheable: bool = False) -> Callable:
         """Every POST (add, change, delete, bulk action) also needs a recent check: a stale

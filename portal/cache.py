@@ -54,8 +54,8 @@ class PortalLocMemCache(_PortableKeysUnchecked, LocMemCache):
     pass
 
 
-class _NoCache(_PortableKeysUnchecked, DummyCache):
-    pass
+class PortalNoCache(_PortableKeysUnchecked, DummyCache):
+    """Caches nothing: the sessions alias without Redis, and its fallback while Redis is down."""
 
 
 class Breaker:
@@ -171,7 +171,7 @@ class PortalRedisCache(_PortableKeysUnchecked, RedisCache):
             if key in params
         }
         if fallback == "none":
-            self.fallback = _NoCache(server, local)
+            self.fallback = PortalNoCache(server, local)
         else:
             self.fallback = PortalLocMemCache(f"portal-redis-fallback:{server}", local)
         self.breaker = _breaker_for(self._servers[0], retry_seconds)

@@ -51,7 +51,7 @@ INSTALLED_APPS = [
     "portal.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
-    "django.contrib.sessions",
+    # no django.contrib.sessions: sessions are users.session_store's own table
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
@@ -73,7 +73,8 @@ MIDDLEWARE = [
     "portal.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, passing the browser and address to the store and noting when a session is used
+    "users.session_store.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -101,6 +102,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "users.twofactor.context.webauthn_origin",
+                "users.twofactor.context_processors.enrolment_banner",
             ],
         },
     },
@@ -147,10 +150,16 @@ if _cache_url:
         "default": _redis,
         "sessions": {**_redis, "OPTIONS": {**_redis["OPTIONS"], "FALLBACK": "none"}},
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    SESSION_CACHE_ALIAS = "sessions"
 else:
-    CACHES = {"default": {"BACKEND": "portal.cache.PortalLocMemCache"}}
+    # Without Redis sessions are read from the database: one process's memory would not see
+    # another process end a session.
+    CACHES = {
+        "default": {"BACKEND": "portal.cache.PortalLocMemCache"},
+        "sessions": {"BACKEND": "portal.cache.PortalNoCache"},
+    }
+# Django's cached_db on a table that knows each session's user, browser, address and times.
+SESSION_ENGINE = "users.session_store"
+SESSION_CACHE_ALIAS = "sessions"
 
 AUTH_USER_MODEL = "users.User"
 # Axes first: it refuses locked-out names and addresses before any password is checked.
@@ -188,6 +197,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AUTH_ACCOUNT_FAILURE_LIMIT = env.int("PORTAL_ACCOUNT_FAILURE_LIMIT", default=50)
 AUTH_ADDRESS_FAILURE_LIMIT = env.int("PORTAL_ADDRESS_FAILURE_LIMIT", default=30)
 AUTH_FAILURE_WINDOW = env.int("PORTAL_AUTH_FAILURE_WINDOW", default=900)
+# "Forgot password?" asks (users/reset_requests.py): per address for any name, and per account,
+# in a window; past a limit an ask gets the same answer and sends nothing.
+PASSWORD_RESET_ADDRESS_LIMIT = env.int("PORTAL_RESET_ADDRESS_LIMIT", default=10)
+PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PORTAL_RESET_ACCOUNT_LIMIT", default=3)
+PASSWORD_RESET_WINDOW = env.int("PORTAL_RESET_WINDOW", default=3600)
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "users.twofactor.factor_step.locked_out"
@@ -299,8 +313,11 @@ EMAIL_TIMEOUT = env.int("PORTAL_EMAIL_TIMEOUT", default=10)
 PORTAL_MAIL_RETRY_SECONDS = env.float("PORTAL_MAIL_RETRY_SECONDS", default=30)
 PORTAL_MAIL_RETRY_MAX_SECONDS = env.float("PORTAL_MAIL_RETRY_MAX_SECONDS", default=3600)
 PORTAL_MAIL_MAX_ATTEMPTS = env.int("PORTAL_MAIL_MAX_ATTEMPTS", default=12)
-# Base URL used in links inside mails (welcome and password reset).
-PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Users a mail job (mail everyone without a factor) turns into mails per worker pass.
+PORTAL_MAIL_FANOUT_BATCH = env.int("PORTAL_MAIL_FANOUT_BATCH", default=1000)
+# Base URL used in links inside mails (welcome and password reset); bin/serve derives it from
+# PORTAL_ADDRESS. The default agrees with WEBAUTHN_ORIGIN's: the address people open.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://localhost:8000").rstrip("/")
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

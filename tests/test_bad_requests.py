@@ -254,7 +254,7 @@ CORPUS = [
 def database_dump() -> list[dict]:
     """Every row of every model, except what a refused request may legitimately touch:
     failed-authentication audit entries and counters, sessions, token last-use times."""
-    exclude = ["contenttypes", "auth.permission", "sessions"] + (
+    exclude = ["contenttypes", "auth.permission", "users.usersession"] + (
         ["axes"] if apps.is_installed("axes") else []
     )
     out = StringIO()

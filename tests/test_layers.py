@@ -25,12 +25,14 @@ USERS_FACES = (
     "users.audit_views",
     "users.org_views",
     "users.mail_views",
+    "users.session_views",
     "users.access",
     "users.password_reset",
     "users.admin",
     "users.urls",
     "users.management",
     "users.twofactor.login_views",
+    "users.twofactor.passkey_views",
     "users.twofactor.reauth_views",
     "users.twofactor.factor_step",
     "users.twofactor.security_views",
@@ -38,6 +40,7 @@ USERS_FACES = (
     "users.twofactor.urls",
     "users.twofactor.decorators",
     "users.twofactor.middleware",
+    "users.twofactor.context_processors",
     *API,
 )
 FLOCKS_FACES = (

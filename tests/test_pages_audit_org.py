@@ -47,10 +47,10 @@ def test_audit_log_newest_first(admin, history):
     assert "Assigned ann@example.com to flock Cape Town as watcher" in response.content.decode()
     assert response.context["form"].fields["action_type"].choices == [
         ("", "Any action"),
-        *(
-            (action, action)
-            for action in ("flock_create", "user_add", "user_assign_to_flock", "user_disable")
-        ),
+        ("user_assign_to_flock", "Added to flock"),
+        ("flock_create", "Flock created"),
+        ("user_add", "User added"),
+        ("user_disable", "User disabled"),
     ]
 
 
@@ -107,7 +107,8 @@ def test_csv_download_of_the_filtered_view(admin, history):
         reverse("audit_download", args=["csv"]), {"user": "ann@example.com"}
     )
     assert response.status_code == 200 and response["Content-Type"] == "text/csv"
-    assert response["Content-Disposition"] == 'attachment; filename="audit-log.csv"'
+    today = datetime.now(UTC).date().isoformat()
+    assert response["Content-Disposition"] == f'attachment; filename="audit-log-until-{today}.csv"'
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [row["action_type"] for row in rows] == [
         "user_assign_to_flock",
@@ -147,10 +148,13 @@ def test_org_settings_count_and_switch(admin, make_user, system):
     client = signed_in(admin)
     response = client.get(reverse("org_settings"))
     assert response.context["without_factor"] == 2  # admin and bob
-    assert "<strong>2</strong> active users have no second factor" in response.content.decode()
-    assert client.post(reverse("org_settings"), {"globally_enforce_2fa": "on"}).url == reverse(
-        "org_settings"
-    )
+    assert "<strong>2</strong> active users</a> have no second factor" in response.content.decode()
+    # Turning it on asks first, and nothing changes until confirmed.
+    asked = client.post(reverse("org_settings"), {"globally_enforce_2fa": "on"})
+    assert asked.status_code == 200 and "Turn on enforced 2FA?" in asked.content.decode()
+    assert not OrgSetting.load().globally_enforce_2fa
+    confirmed = {"globally_enforce_2fa": "on", "grace_period_hours": "0", "confirmed": "on"}
+    assert client.post(reverse("org_settings"), confirmed).url == reverse("org_settings")
     assert OrgSetting.load().globally_enforce_2fa
     assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_enable").count() == 1
     # Enforcement now holds the admin too: without a factor they would be sent to enrol.

@@ -127,6 +127,11 @@ def _enforcement_off(ann: User) -> None:
     assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_disable").count() == 1
 
 
+def _grace_lengthened(ann: User) -> None:
+    assert OrgSetting.load().grace_period_hours == 48
+    assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_grace_period").count() == 1
+
+
 def _disabled(ann: User) -> None:
     ann.refresh_from_db()
     assert not ann.is_active
@@ -172,6 +177,13 @@ CHANGES = {
         done=_enforcement_off,
         setup=enforcement_on,
     ),
+    "page: longer grace period": Change(
+        url=lambda ann: reverse("org_settings"),
+        data=lambda ann: {"globally_enforce_2fa": "on", "grace_period_hours": "48"},
+        back=lambda ann: reverse("org_settings"),
+        done=_grace_lengthened,
+        setup=enforcement_on,
+    ),
     "admin: grant admin": Change(
         url=lambda ann: reverse("admin:users_user_change", args=[ann.pk]),
         data=lambda ann: ann_form(ann, access_level="admin"),
@@ -186,7 +198,7 @@ CHANGES = {
     ),
     "admin: enforcement off": Change(
         url=_org_change_url,
-        data=lambda ann: {},
+        data=lambda ann: {"grace_period_hours": "0"},
         back=_org_change_url,
         done=_enforcement_off,
         setup=enforcement_on,
@@ -256,9 +268,8 @@ def test_demoting_adding_a_user_and_enforcing_need_no_fresh_check(admin, ann, ma
     assert response.status_code == 302
     assert not User.objects.get(email="new@example.com").is_admin
     TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
-    assert post(client, reverse("org_settings"), {"globally_enforce_2fa": "on"}).url == reverse(
-        "org_settings"
-    )
+    confirmed = {"globally_enforce_2fa": "on", "grace_period_hours": "0", "confirmed": "on"}
+    assert post(client, reverse("org_settings"), confirmed).url == reverse("org_settings")
     assert OrgSetting.load().globally_enforce_2fa
     assert AuditEntry.objects.filter(action_type="globally_enforce_2fa_enable").count() == 1
 

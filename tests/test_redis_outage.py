@@ -28,7 +28,6 @@ def redis_server():
 @pytest.fixture
 def redis_cache(settings, redis_server) -> RedisServer:
     settings.CACHES = redis_caches(redis_server.url, RETRY)
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     settings.SESSION_CACHE_ALIAS = "sessions"
     return redis_server
 

@@ -284,11 +284,24 @@ class UserAdmin(ServiceErrorsAsMessages):
 
 @admin.register(OrgSetting)
 class OrgSettingAdmin(admin.ModelAdmin):
-    """The single settings row; the switch goes through ``set_global_2fa`` (audited)."""
+    """The single settings row; the switches (and the grace period) go through their services
+    (audited)."""
 
-    list_display = ["__str__", "globally_enforce_2fa", "updated"]
-    fields = ["globally_enforce_2fa", "updated"]
-    readonly_fields = ["updated"]
+    list_display = [
+        "__str__",
+        "globally_enforce_2fa",
+        "grace_period_hours",
+        "self_service_password_reset",
+        "updated",
+    ]
+    fields = [
+        "globally_enforce_2fa",
+        "grace_period_hours",
+        "enforced_since",
+        "self_service_password_reset",
+        "updated",
+    ]
+    readonly_fields = ["enforced_since", "updated"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -299,8 +312,13 @@ class OrgSettingAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: OrgSetting, form: forms.ModelForm, change: bool
     ) -> None:
-        if "globally_enforce_2fa" in form.changed_data:
-            services.set_global_2fa(Actor.from_request(request), obj.globally_enforce_2fa)
+        if {"globally_enforce_2fa", "grace_period_hours"} & set(form.changed_data):
+            hours = obj.grace_period_hours if "grace_period_hours" in form.changed_data else None
+            services.set_global_2fa(Actor.from_request(request), obj.globally_enforce_2fa, hours)
+        if "self_service_password_reset" in form.changed_data:
+            services.set_self_service_reset(
+                Actor.from_request(request), obj.self_service_password_reset
+            )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -6,7 +6,8 @@ from django import forms
 
 from flocks.models import Flock, FlockRole
 
-from .models import AccessLevel
+from .audit_labels import action_label
+from .models import GRACE_PERIOD_MAX_HOURS, AccessLevel
 from .selectors import USER_SORTS, TwoFactor
 
 YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
@@ -102,8 +103,20 @@ class OrgSettingsForm(forms.Form):
     globally_enforce_2fa = forms.BooleanField(
         label="Globally enforce 2FA",
         required=False,
-        help_text="Every user without a second factor is sent to enrol one at their next sign-in.",
+        help_text="Once their grace period is over, users without a second factor can reach only "
+        "the Security page until they set one up: signed-in users from their next page, not "
+        "their next sign-in.",
     )
+    grace_period_hours = forms.IntegerField(
+        label="Grace period (hours)",
+        required=False,
+        min_value=0,
+        max_value=GRACE_PERIOD_MAX_HOURS,
+        help_text="Time before enforced: users without a factor keep working, with a reminder on "
+        "every page, for this many hours after enforcement goes on (users added later: after "
+        "their account's creation). 0 enforces at once. Shortening it applies at once.",
+    )
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class AuditFilterForm(forms.Form):
@@ -122,8 +135,21 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, action_types: list[str], flocks: list[Flock], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action_type"].choices = [("", "Any action"), *((a, a) for a in action_types)]
+        self.fields["action_type"].choices = [
+            ("", "Any action"),
+            *sorted(((a, action_label(a)) for a in action_types), key=lambda choice: choice[1]),
+        ]
         self.fields["flock"].choices = [("", "Any flock"), *((f.flock_id, f.name) for f in flocks)]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            self.add_error(
+                "end",
+                "“To” is before “From”, so nothing can match: swap the two dates.",
+            )
+        return data
 
     def filters(self) -> dict:
         data = self.cleaned_data
@@ -137,3 +163,12 @@ class AuditFilterForm(forms.Form):
             "end": data["end"],
             "search": data["q"].strip(),
         }
+
+
+class SelfServiceResetForm(forms.Form):
+    self_service_password_reset = forms.BooleanField(
+        label='Offer "Forgot your password?" on the sign-in page',
+        required=False,
+        help_text="People mail themselves a link to choose a new password; off, the page tells "
+        "them to ask an administrator.",
+    )

@@ -28,11 +28,13 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from portal.lib.errors import NotFound
+from portal.lib.errors import Conflict, NotFound
 
+from . import selectors
 from .audit import Actor, record
-from .models import User
-from .outbox import MailKind, MailStatus, OutboxMail
+from .models import OrgSetting, User
+from .outbox import MailJob, MailKind, MailStatus, OutboxMail
+from .twofactor.policy import enrolment_deadline, has_second_factor
 
 logger = logging.getLogger("portal.mail")
 # Mails that carry a one-time link to set a password, made when the mail is sent.
@@ -41,6 +43,7 @@ TEMPLATES = {
     MailKind.WELCOME: ("emails/welcome.txt", "Welcome to the portal"),
     MailKind.PASSWORD_RESET: ("emails/password_reset.txt", "Reset your portal password"),
     MailKind.FACTORS_RESET: ("emails/factors_reset.txt", "Your portal second factors were reset"),
+    MailKind.ENROL_REMINDER: ("emails/enrol_reminder.txt", "Set up a second factor for the portal"),
 }
 RECENT_MAILS = 5
 ERROR_MAX = OutboxMail._meta.get_field("last_error").max_length
@@ -63,9 +66,16 @@ def set_password_link(user: User) -> str:
 
 def queue(kind: str, user: User, actor: Actor, reason: str) -> OutboxMail:
     """Queue a mail in the caller's transaction: it is sent only if that commits."""
-    return OutboxMail.objects.create(
+    mail = _intent(kind, user.pk, actor, reason)
+    mail.save()
+    return mail
+
+
+def _intent(kind: str, user_id: int, actor: Actor, reason: str) -> OutboxMail:
+    """An unsaved outbox row: the mail's intent and its Message-ID for every attempt."""
+    return OutboxMail(
         kind=kind,
-        user=user,
+        user_id=user_id,
         requested_by=actor.label or (actor.user.label if actor.user else ""),
         reason=reason,
         message_id=make_msgid(
@@ -80,6 +90,71 @@ def queue_welcome(user: User, actor: Actor) -> OutboxMail:
 
 def queue_password_reset(user: User, actor: Actor) -> OutboxMail:
     return queue(MailKind.PASSWORD_RESET, user, actor, "password reset asked")
+
+
+def queue_enrol_reminders(actor: Actor) -> MailJob:
+    """Mail every active user without a second factor: one audited job row, nothing more in
+    this transaction (at a million users the mails are the worker's work, ``fan_out``).
+
+    The job covers the users that exist now (up to the highest id); one job at a time, so a
+    second click while it runs mails nobody twice.
+    """
+    with transaction.atomic():
+        OrgSetting.load()
+        OrgSetting.objects.select_for_update().get(pk=1)  # queues two admins asking at once
+        running = MailJob.objects.filter(kind=MailKind.ENROL_REMINDER, finished_at=None).first()
+        if running is not None:
+            raise Conflict(
+                f"Reminder mails are going out already (asked for by {running.requested_by} at "
+                f"{running.created:%Y-%m-%d %H:%M} UTC)."
+            )
+        job = MailJob.objects.create(
+            kind=MailKind.ENROL_REMINDER,
+            requested_by=actor.label or (actor.user.label if actor.user else ""),
+            up_to_user=User.objects.order_by("-pk").values_list("pk", flat=True).first() or 0,
+        )
+        record(
+            actor,
+            "enrol_reminder_mail",
+            f"Asked to mail every active user without a second factor (mail job {job.pk})",
+            mail_job=job.pk,
+        )
+    return job
+
+
+def fan_out(batch: int | None = None) -> int:
+    """One batch of the oldest unfinished mail job: queue a mail for each of the next ``batch``
+    users it covers who still have no factor (by id), in one transaction with the job's
+    progress, so every user is queued once however many workers run. Returns the users
+    handled (0: no job had work)."""
+    batch = batch or settings.PORTAL_MAIL_FANOUT_BATCH
+    with transaction.atomic():
+        job = (
+            MailJob.objects.select_for_update(skip_locked=True)
+            .filter(finished_at=None)
+            .order_by("id")
+            .first()
+        )
+        if job is None:
+            return 0
+        users = list(
+            selectors.users_without_second_factor()
+            .filter(pk__gt=job.after_user, pk__lte=job.up_to_user)
+            .order_by("pk")
+            .values_list("pk", "email")[:batch]
+        )
+        actor = Actor.system(job.requested_by)
+        reason = f"mail job {job.pk}"
+        mails = [_intent(job.kind, pk, actor, reason) for pk, email in users if email]
+        OutboxMail.objects.bulk_create(mails)
+        job.queued_mails += len(mails)
+        job.without_email += len(users) - len(mails)
+        if users:
+            job.after_user = users[-1][0]
+        if len(users) < batch:
+            job.finished_at = timezone.now()
+        job.save(update_fields=["queued_mails", "without_email", "after_user", "finished_at"])
+        return len(users)
 
 
 def queue_factors_reset(user: User, actor: Actor, apps: int, keys: list[str]) -> OutboxMail:
@@ -145,6 +220,12 @@ def message_for(mail: OutboxMail) -> EmailMessage:
     context = {"user": user, "mail": mail, "base_url": settings.PORTAL_BASE_URL}
     if mail.kind in LINK_KINDS:
         context["link"] = set_password_link(user)
+    if mail.kind == MailKind.ENROL_REMINDER:
+        if has_second_factor(user):
+            raise Undeliverable("Not needed any more: the user has set up a second factor.")
+        deadline = enrolment_deadline(user)
+        passed = deadline is not None and deadline <= timezone.now()
+        context |= {"deadline": deadline, "deadline_passed": passed}
     body = render_to_string(template, context)
     return EmailMessage(subject, body, None, [user.email], headers={"Message-ID": mail.message_id})
 

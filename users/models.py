@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -11,6 +12,8 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+
+from .audit_labels import action_label
 
 
 class AccessLevel(models.TextChoices):
@@ -140,10 +143,28 @@ class User(AbstractBaseUser):
         ).hexdigest()
 
 
+GRACE_PERIOD_MAX_HOURS = 8760  # a year
+
+
 class OrgSetting(models.Model):
-    """The organisation's settings: a single row (pk=1)."""
+    """The organisation's settings: a single row (pk=1).
+
+    The grace period is stored as hours and the moment the switch went on, never as a
+    deadline, so changing the period moves every user's deadline at once
+    (``users.twofactor.policy.enrolment_deadline``).
+    """
 
     globally_enforce_2fa = models.BooleanField(default=False)
+    # "Forgot password?" on the sign-in page mails a reset link; off, it says to ask an admin.
+    self_service_password_reset = models.BooleanField(default=True)
+    grace_period_hours = models.PositiveIntegerField(
+        default=0,
+        help_text="Hours a user without a second factor may still work once enforcement "
+        "applies to them: from when it was switched on, or from their account's creation.",
+    )
+    enforced_since = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When globally enforced 2FA went on."
+    )
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -151,6 +172,13 @@ class OrgSetting(models.Model):
 
     def __str__(self) -> str:
         return "Organisation settings"
+
+    def grace_period_ends(self) -> datetime | None:
+        """When users who existed as enforcement went on must have a factor (later users get
+        the period from their account's creation); None while it is off."""
+        if not (self.globally_enforce_2fa and self.enforced_since):
+            return None
+        return self.enforced_since + timedelta(hours=self.grace_period_hours)
 
     @classmethod
     def load(cls) -> OrgSetting:
@@ -167,6 +195,11 @@ class WebAuthnCredential(models.Model):
     public_key = models.BinaryField()
     sign_count = models.PositiveBigIntegerField(default=0)
     transports = models.JSONField(default=list, blank=True)
+    discoverable = models.BooleanField(
+        default=False,
+        help_text="A passkey: registered as a discoverable credential with user verification, so "
+        "it signs in without a password (fixed at registration)",
+    )
     created = models.DateTimeField(auto_now_add=True)
     last_used = models.DateTimeField(null=True, blank=True)
 
@@ -176,6 +209,11 @@ class WebAuthnCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"
+
+    @property
+    def kind(self) -> str:
+        """What the pages and the audit log call it."""
+        return "passkey" if self.discoverable else "security key"
 
 
 class AuditEntry(models.Model):
@@ -211,5 +249,12 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.action_type}: {self.message}"
 
+    @property
+    def action_label(self) -> str:
+        """What the action means to a person (the code stays in the API and exports)."""
+        return action_label(self.action_type)
 
-from .outbox import OutboxMail  # noqa: E402, F401  (the mail outbox, its own module)
+
+from .nudges import PrintedPassword  # noqa: E402, F401  (the first admin's nudge, users/nudges.py)
+from .outbox import MailJob, OutboxMail  # noqa: E402, F401  (the mail outbox, its own module)
+from .session_store import UserSession  # noqa: E402, F401  (the sessions, with the engine)

@@ -1,6 +1,9 @@
 """The mail outbox: the *intent* of every mail (which one, for whom, why), queued in the
 transaction of the change that asks for it and sent by ``manage.py send_queued_mail``.
 
+A ``MailJob`` is one request to mail many users (everyone without a second factor): the
+request queues only the job, and the worker fans it out into mails, one batch per pass.
+
 A row never holds a body: welcome and reset mails carry a one-time link, which is made
 when the mail is sent (users/mail.py), so the database holds no usable secret.
 """
@@ -16,6 +19,7 @@ class MailKind(models.TextChoices):
     WELCOME = "welcome", "Welcome"
     PASSWORD_RESET = "password_reset", "Password reset"
     FACTORS_RESET = "factors_reset", "Second factors reset"
+    ENROL_REMINDER = "enrol_reminder", "Second factor reminder"
 
 
 class MailStatus(models.TextChoices):
@@ -50,3 +54,25 @@ class OutboxMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} mail for user {self.user_id} ({self.status})"
+
+
+class MailJob(models.Model):
+    """Mail every active user without a second factor, as one audited request: the worker
+    queues the mails in batches of ``PORTAL_MAIL_FANOUT_BATCH`` users, in id order, up to the
+    highest user id when the job was asked for (``up_to_user``)."""
+
+    kind = models.CharField(max_length=32, choices=MailKind.choices)
+    requested_by = models.CharField(max_length=254, blank=True, default="")
+    up_to_user = models.PositiveBigIntegerField(default=0)
+    after_user = models.PositiveBigIntegerField(default=0, help_text="Users up to here are done.")
+    queued_mails = models.PositiveIntegerField(default=0)
+    without_email = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = "mail job"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} job {self.pk}"

@@ -25,7 +25,14 @@ from portal.lib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from . import mail, selectors
 from .audit import Actor, record
 from .hashers import BCRYPT_MAX_BYTES, bcrypt_hash
-from .models import AccessLevel, AuditEntry, OrgSetting, User, WebAuthnCredential
+from .models import (
+    GRACE_PERIOD_MAX_HOURS,
+    AccessLevel,
+    AuditEntry,
+    OrgSetting,
+    User,
+    WebAuthnCredential,
+)
 from .tokens import generate_token, token_index
 from .twofactor.policy import has_second_factor
 
@@ -441,14 +448,13 @@ def set_summary_email(actor: Actor, user: User, enabled: bool) -> User:
     return user
 
 
-def reset_password(actor: Actor, user: User) -> None:
-    """Mail the user a one-time link to choose a new password."""
+def reset_password(actor: Actor, user: User, action_type: str = "user_password_reset") -> None:
+    """Mail the user a one-time link to choose a new password (an admin's reset, or the
+    user's own "Forgot password?" ask: ``users.reset_requests``)."""
     if not user.email:
         raise InvalidInput(f"User ({user.username}) has no email address.", field="email")
     with transaction.atomic():
-        record(
-            actor, "user_password_reset", f"Sent a password reset mail to {user.email}", target=user
-        )
+        record(actor, action_type, f"Sent a password reset mail to {user.email}", target=user)
         mail.queue_password_reset(user, actor)
 
 
@@ -512,11 +518,83 @@ def drop_recovery_codes_if_no_factor(user: User) -> None:
         StaticDevice.objects.filter(user=user).delete()
 
 
-def set_global_2fa(actor: Actor, enabled: bool) -> OrgSetting:
+def clean_grace_period_hours(value: object, field: str = "grace_period_hours") -> int:
+    """A grace period: a whole number of hours from 0 to GRACE_PERIOD_MAX_HOURS."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > GRACE_PERIOD_MAX_HOURS:
+        raise InvalidInput(
+            f"Invalid {field}: a whole number of hours from 0 to {GRACE_PERIOD_MAX_HOURS}",
+            field=field,
+        )
+    return int(text)
+
+
+def set_global_2fa(
+    actor: Actor, enabled: bool, grace_period_hours: int | str | None = None
+) -> OrgSetting:
+    """Switch globally enforced 2FA on or off, and set the grace period when one is given.
+
+    Switching it on starts the clock (``enforced_since``) unless it was on already; switching
+    it off stops it. The period is stored as hours, so a new one applies to everyone at once.
+    Audited as the switch (every call that names it, as v1 always did), or as a new grace
+    period when only that changed.
+    """
+    if grace_period_hours is not None:
+        grace_period_hours = clean_grace_period_hours(grace_period_hours)
     with transaction.atomic():
-        org = OrgSetting.load()
-        org.globally_enforce_2fa = enabled
-        org.save()
+        OrgSetting.load()
+        org = OrgSetting.objects.select_for_update().get(pk=1)
+        was_on, was_hours = org.globally_enforce_2fa, org.grace_period_hours
+        columns: dict[str, object] = {"globally_enforce_2fa": enabled}
+        if enabled and not (was_on and org.enforced_since):
+            columns["enforced_since"] = timezone.now()
+        elif not enabled:
+            columns["enforced_since"] = None
+        if grace_period_hours is not None:
+            columns["grace_period_hours"] = grace_period_hours
+        for name, value in columns.items():
+            setattr(org, name, value)
+        org.save(update_fields=[*columns, "updated"])
+        hours, ends = org.grace_period_hours, org.grace_period_ends()
+        details: dict[str, object] = {"grace_period_hours": hours}
+        if ends is not None:
+            details["grace_period_ends"] = ends.isoformat()
+        period = f"a grace period of {hours} hours" if hours else "no grace period"
+        if ends is not None and hours:
+            period += f" (ends {ends:%Y-%m-%d %H:%M} UTC for existing users)"
+        if enabled == was_on and grace_period_hours not in (None, was_hours):
+            record(
+                actor,
+                "globally_enforce_2fa_grace_period",
+                f"Set {period} for globally enforced 2FA (was {was_hours} hours)",
+                previous_hours=was_hours,
+                **details,
+            )
+        elif enabled:
+            record(
+                actor,
+                "globally_enforce_2fa_enable",
+                f"Enabled globally enforced 2FA with {period}",
+                **details,
+            )
+        else:
+            record(
+                actor, "globally_enforce_2fa_disable", "Disabled globally enforced 2FA", **details
+            )
+    return org
+
+
+def set_self_service_reset(actor: Actor, enabled: bool) -> OrgSetting:
+    """Offer "Forgot password?" on the sign-in page, or tell people to ask an admin."""
+    with transaction.atomic():
+        OrgSetting.load()  # the row exists before it is locked
+        org = OrgSetting.objects.select_for_update().get(pk=1)
+        org.self_service_password_reset = enabled
+        org.save(update_fields=["self_service_password_reset", "updated"])
         verb = "enable" if enabled else "disable"
-        record(actor, f"globally_enforce_2fa_{verb}", f"{verb.capitalize()}d globally enforced 2FA")
+        record(
+            actor,
+            f"self_service_password_reset_{verb}",
+            f"{verb.capitalize()}d self-service password reset",
+        )
     return org

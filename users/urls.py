@@ -2,10 +2,15 @@
 
 from django.urls import path, re_path
 
-from . import audit_views, mail_views, org_views, views
+from . import audit_views, mail_views, org_views, session_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path(
+        "nudges/first-admin/dismiss/",
+        views.first_admin_nudge_dismiss,
+        name="first_admin_nudge_dismiss",
+    ),
     path("users/", views.user_list, name="user_list"),
     path("users/add/", views.user_add, name="user_add"),
     path("users/<id:pk>/", views.user_detail, name="user_detail"),
@@ -25,6 +30,7 @@ urlpatterns = [
         mail_views.user_mail_send_again,
         name="user_mail_send_again",
     ),
+    path("users/<id:pk>/sessions/end/", session_views.user_session_end, name="user_session_end"),
     path("users/<id:pk>/token/", views.token_create, name="token_create"),
     path("users/<id:pk>/token/revoke/", views.token_revoke, name="token_revoke"),
     path("audit/", audit_views.audit_log, name="audit_log"),
@@ -32,4 +38,6 @@ urlpatterns = [
         r"^audit/download\.(?P<fmt>csv|json)$", audit_views.audit_download, name="audit_download"
     ),
     path("org/", org_views.org_settings, name="org_settings"),
+    path("org/password-reset/", org_views.org_password_reset, name="org_password_reset"),
+    path("org/remind/", org_views.org_remind, name="org_remind"),
 ]

@@ -50,6 +50,7 @@ CHECKED_FIELDS = (
     "access_level",
     "is_active",
     "must_enroll_2fa",
+    "date_joined",  # a grace period counts from it (users.twofactor.policy)
     "api_token_hash",
     "api_token_index",
     "api_token_last_used",

@@ -37,13 +37,15 @@ def v1_action(
     params: Sequence[V1Param] = (),
     success: dict | None = None,
     errors: Sequence[int] = (),
+    optional: Sequence[str] = (),
 ) -> Callable[[Handler], Callable]:
     """Make ``handler(self, request, params) -> dict`` the v1 viewset action that answers
     ``method`` at ``/api/v1/<path>`` with ``{…, "result": "success"}``.
 
     ``params`` (what the handler reads), ``success`` (the reply's properties besides
     "result", as JSON schemas) and ``errors`` (statuses beyond those every call may
-    answer) describe the endpoint in the OpenAPI schema.
+    answer) describe the endpoint in the OpenAPI schema; ``optional`` names the success
+    properties only some replies carry.
     """
 
     def wrap(handler: Handler) -> Callable:
@@ -59,7 +61,7 @@ def v1_action(
             url_path=path,
             name=camelcase_to_spaces(handler.__name__),
         )(act)
-        schema = v1_schema([method], params, success or {}, errors)
+        schema = v1_schema([method], params, success or {}, errors, optional)
         return extend_schema(operation_id=f"v1_{handler.__name__}", **schema)(routed)
 
     return wrap

@@ -61,6 +61,7 @@ NOT_PAGES = {
     "login_verify": "needs a half-done sign-in: special_pages makes one",
     "password_reset_confirm": "redirects to its form: special_pages follows a real link",
     "password_reset_complete": "special_pages opens it signed out",
+    "password_forgot": "redirects a signed-in visitor: special_pages opens it signed out",
     "logout": "signs the admin out (405 on GET): never opened here",
 }
 
@@ -196,6 +197,8 @@ def special_pages(browser: Browser, live_server, people: dict) -> Iterator[tuple
     yield "password_reset_confirm", page
     page.goto("/accounts/reset/done/")
     yield "password_reset_complete", page
+    page.goto("/accounts/forgot/")
+    yield "password_forgot", page
     page.goto("/login/")
     page.fill("#id_login", people["admin"].username)
     page.fill("#id_password", PASSWORD)

@@ -1,4 +1,5 @@
-"""Enforcement: a user who must have a second factor and has none may only enrol or sign out."""
+"""Enforcement: a user who must have a second factor and has none may only enrol or sign out;
+one in their grace period sees a reminder on every page."""
 
 from __future__ import annotations
 
@@ -8,9 +9,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from .decorators import ENROLMENT_ALLOWED
-from .policy import needs_enrolment
+from .policy import Enrolment, enrolment
 
 EXEMPT_PREFIXES = ("/api/",)  # the APIs authenticate each request with tokens, not sessions
+CACHED = "_twofactor_enrolment"
+
+
+def enrolment_of(request: HttpRequest) -> Enrolment | None:
+    """The signed-in user's ``Enrolment``, read once per request (the wall, the banner and the
+    Security page share it); None for visitors."""
+    if not request.user.is_authenticated:
+        return None
+    if not hasattr(request, CACHED):
+        setattr(request, CACHED, enrolment(request.user))
+    return getattr(request, CACHED)
 
 
 class EnrolmentRequiredMiddleware:
@@ -27,7 +39,7 @@ class EnrolmentRequiredMiddleware:
             request.user.is_authenticated
             and not getattr(view_func, ENROLMENT_ALLOWED, False)
             and not request.path.startswith(EXEMPT_PREFIXES)
-            and needs_enrolment(request.user)
+            and enrolment_of(request).must_enrol
         ):
             return redirect("security")
         return None

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from users.models import OrgSetting, User, WebAuthnCredential
@@ -17,30 +21,90 @@ def has_second_factor(user: User) -> bool:
     )
 
 
-def enforcement_applies(user: User) -> bool:
-    """The org enforces 2FA for everyone, or this user was added with ``totp_enabled``.
+@dataclass(frozen=True)
+class OrgEnforcement:
+    """The org's switch as one read: on or off, since when, and the grace period."""
 
-    Runs on every signed-in request: one read, and never the insert of OrgSetting.load().
+    on: bool = False
+    since: datetime | None = None
+    grace_hours: int = 0
+
+    @classmethod
+    def read(cls) -> OrgEnforcement:
+        """One query, and never the insert of OrgSetting.load() (it runs on every request)."""
+        row = (
+            OrgSetting.objects.filter(pk=1)
+            .values_list("globally_enforce_2fa", "enforced_since", "grace_period_hours")
+            .first()
+        )
+        return cls(*row) if row else cls()
+
+    def deadline_for(self, user: User) -> datetime | None:
+        """When the switch requires ``user`` to have a factor: ``grace_hours`` after it went
+        on for users who existed then, after their account's creation for later ones."""
+        if not self.on:
+            return None
+        start = max(self.since, user.date_joined) if self.since else user.date_joined
+        return start + timedelta(hours=self.grace_hours)
+
+
+def enforcement_applies(user: User) -> bool:
+    """The org enforces 2FA for everyone, or this user was added with ``totp_enabled``
+    (whether or not their grace period is over)."""
+    return user.must_enroll_2fa or OrgEnforcement.read().on
+
+
+def enrolment_deadline(user: User, org: OrgEnforcement | None = None) -> datetime | None:
+    """From when ``user`` is required to have a second factor; None while nothing requires one.
+
+    A user added with ``totp_enabled`` is required from their account's creation (no grace:
+    an admin asked for it by name). The org switch gives everyone its grace period, counted
+    from the stored start, so shortening the period applies at once (GitLab bug 29702).
     """
     if user.must_enroll_2fa:
-        return True
-    return bool(
-        OrgSetting.objects.filter(pk=1).values_list("globally_enforce_2fa", flat=True).first()
-    )
+        return user.date_joined
+    return (org or OrgEnforcement.read()).deadline_for(user)
 
 
 def factor_required(user: User) -> bool:
-    """The org switch or the user's own flag applies and their enrolment deadline has passed.
+    """The one definition of "required to have a factor": the user's enrolment deadline has
+    passed. The API's refusal of passwords and tokens and the pages' enrolment wall ask this."""
+    return _passed(enrolment_deadline(user))
 
-    There is no grace period yet, so the deadline is now; a grace period changes only this.
-    """
-    return enforcement_applies(user)
+
+def _passed(deadline: datetime | None) -> bool:
+    return deadline is not None and deadline <= timezone.now()
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """What enforcement means for one user now (``enrolment``): read once per page."""
+
+    deadline: datetime | None
+    has_factor: bool
+
+    @property
+    def must_enrol(self) -> bool:
+        """Required and without a factor: only enrolment and sign-out until they have one."""
+        return _passed(self.deadline) and not self.has_factor
+
+    @property
+    def in_grace(self) -> bool:
+        """Will be required at ``deadline`` and has no factor yet: a reminder, no wall."""
+        return self.deadline is not None and not _passed(self.deadline) and not self.has_factor
+
+
+def enrolment(user: User) -> Enrolment:
+    """The user's deadline and, only when they have one, whether they have a factor: one query
+    for most users, three for those enforcement applies to."""
+    deadline = enrolment_deadline(user)
+    return Enrolment(deadline, deadline is not None and has_second_factor(user))
 
 
 def needs_enrolment(user: User) -> bool:
     """True while a user required to have a factor has none: they may only enrol or sign out
     (and use no API credential)."""
-    return factor_required(user) and not has_second_factor(user)
+    return enrolment(user).must_enrol
 
 
 def ensure_not_last_factor(

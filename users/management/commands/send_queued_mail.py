@@ -1,4 +1,5 @@
-"""The mail worker: sends queued mails (users/mail.py) until stopped.
+"""The mail worker: fans mail jobs out into mails, one batch a pass, and sends queued mails
+(users/mail.py) until stopped.
 
 Run one beside the app servers (``bin/serve`` does in development). Several may run:
 each mail is sent under its row's lock, so two workers never send the same one at once.
@@ -31,8 +32,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, once: bool = False, interval: float = 2.0, **options) -> None:
         if once:
+            fanned = mail.fan_out()
             summary = ", ".join(f"{n} {what}" for what, n in sorted(mail.send_due().items()))
-            self.stdout.write(f"Mail: {summary or 'nothing due'}.")
+            jobs = f" Mail jobs: {fanned} users handled." if fanned else ""
+            self.stdout.write(f"Mail: {summary or 'nothing due'}.{jobs}")
             return
         stop = threading.Event()  # SIGTERM ends the worker between two mails, never inside one
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -40,6 +43,7 @@ class Command(BaseCommand):
         while not stop.is_set():
             close_old_connections()  # drops a connection the database closed (a restart)
             try:
+                mail.fan_out()
                 mail.send_due()
             except DatabaseError as exc:  # the database restarting: try again next pass
                 logger.warning("Mail worker: database unavailable (%s); trying again", exc)
