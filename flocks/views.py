@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,6 +29,7 @@ from . import services
 from .access import flock_page
 from .forms import FlockForm, FlockNoteForm, MemberForm, RenameForm
 from .models import NAME_MAX_LENGTH, Flock, FlockMembership, FlockRole
+from .selectors import flocks_with_member_counts
 
 FLOCKS_PER_PAGE = 50
 
@@ -36,10 +37,7 @@ FLOCKS_PER_PAGE = 50
 @login_required
 def flock_list(request: HttpRequest) -> HttpResponse:
     """Admins see every flock; users see the flocks they belong to, with their role."""
-    flocks = Flock.objects.annotate(
-        manager_count=Count("memberships", filter=Q(memberships__role=FlockRole.MANAGER)),
-        watcher_count=Count("memberships", filter=Q(memberships__role=FlockRole.WATCHER)),
-    )
+    flocks = flocks_with_member_counts()
     if not request.user.is_admin:
         mine = FlockMembership.objects.filter(user=request.user)
         flocks = flocks.filter(pk__in=mine.values("flock_id")).annotate(

@@ -102,6 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "users.twofactor.context.webauthn_origin",
                 "users.twofactor.context_processors.enrolment_banner",
             ],
         },
@@ -196,6 +197,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AUTH_ACCOUNT_FAILURE_LIMIT = env.int("PORTAL_ACCOUNT_FAILURE_LIMIT", default=50)
 AUTH_ADDRESS_FAILURE_LIMIT = env.int("PORTAL_ADDRESS_FAILURE_LIMIT", default=30)
 AUTH_FAILURE_WINDOW = env.int("PORTAL_AUTH_FAILURE_WINDOW", default=900)
+# "Forgot password?" asks (users/reset_requests.py): per address for any name, and per account,
+# in a window; past a limit an ask gets the same answer and sends nothing.
+PASSWORD_RESET_ADDRESS_LIMIT = env.int("PORTAL_RESET_ADDRESS_LIMIT", default=10)
+PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PORTAL_RESET_ACCOUNT_LIMIT", default=3)
+PASSWORD_RESET_WINDOW = env.int("PORTAL_RESET_WINDOW", default=3600)
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "users.twofactor.factor_step.locked_out"
@@ -309,8 +315,9 @@ PORTAL_MAIL_RETRY_MAX_SECONDS = env.float("PORTAL_MAIL_RETRY_MAX_SECONDS", defau
 PORTAL_MAIL_MAX_ATTEMPTS = env.int("PORTAL_MAIL_MAX_ATTEMPTS", default=12)
 # Users a mail job (mail everyone without a factor) turns into mails per worker pass.
 PORTAL_MAIL_FANOUT_BATCH = env.int("PORTAL_MAIL_FANOUT_BATCH", default=1000)
-# Base URL used in links inside mails (welcome and password reset).
-PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Base URL used in links inside mails (welcome and password reset); bin/serve derives it from
+# PORTAL_ADDRESS. The default agrees with WEBAUTHN_ORIGIN's: the address people open.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://localhost:8000").rstrip("/")
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -13,7 +13,7 @@ from portal import converters  # noqa: F401 - registers <id:â€¦> and <flock_id:â
 from portal.api import urls as api_urls
 from portal.api.errors import json_error
 from portal.api_docs import ApiDocsView
-from users.password_reset import ResetLinkPasswordView
+from users.password_reset import ResetLinkPasswordView, forgot_password, forgot_password_sent
 from users.twofactor.decorators import enrolment_allowed
 
 
@@ -42,6 +42,8 @@ urlpatterns = [
     path("api-keys/<str:key_id>/remove/", key_views.api_key_remove, name="api_key_remove"),
     path("", include("users.twofactor.urls")),
     path("", include("users.urls")),
+    path("accounts/forgot/", forgot_password, name="password_forgot"),
+    path("accounts/forgot/sent/", forgot_password_sent, name="password_forgot_sent"),
     path(
         "accounts/reset/<uidb64>/<token>/",
         ResetLinkPasswordView.as_view(),

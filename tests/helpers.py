@@ -10,9 +10,12 @@ import json
 import re
 import time
 from base64 import urlsafe_b64encode
+from struct import pack
 from urllib.parse import urlencode, urlparse
 
 import bcrypt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.db import connection
 from django.shortcuts import resolve_url
@@ -22,6 +25,8 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from fido2 import cbor
+from fido2.utils import sha256
 from soft_webauthn import SoftWebauthnDevice
 from webauthn.helpers import base64url_to_bytes
 
@@ -180,15 +185,26 @@ def call(
         all_headers["authorization"] = auth
     content_type = all_headers.pop("content_type", "application/json")
     # The test client leaves Content-Type out when there is no body; the SDK always sends it.
-    return client.generic(
-        method,
-        f"/api/v2/{path}",
-        data,
-        content_type=content_type,
-        headers=all_headers,
-        REMOTE_ADDR=remote_addr,
-        CONTENT_TYPE=content_type,
+    return read_whole(
+        client.generic(
+            method,
+            f"/api/v2/{path}",
+            data,
+            content_type=content_type,
+            headers=all_headers,
+            REMOTE_ADDR=remote_addr,
+            CONTENT_TYPE=content_type,
+        )
     )
+
+
+def read_whole(response):
+    """A streamed reply read to its end, as a client does (which also closes it, ending its
+    database transaction); its bytes in ``streamed_body`` and ``json()`` as for any reply."""
+    if response.streaming:
+        response.streamed_body = b"".join(response.streaming_content)
+        response.json = lambda: json.loads(response.streamed_body)
+    return response
 
 
 ORIGIN = "http://localhost:8123"
@@ -229,6 +245,72 @@ def _public_key_options(options_json: bytes | str) -> dict:
     return {"publicKey": options}
 
 
+class PasskeyDevice(SoftWebauthnDevice):
+    """soft-webauthn's authenticator as a passkey's: it verifies its user (the UV flag, as after
+    a PIN or a fingerprint, unless ``user_verified`` is False), keeps a discoverable credential
+    (``discoverable``) and says so when the site asks (the browser's ``credProps`` result, left
+    out with ``reports_discoverable=False`` as a browser without the extension does), and
+    answers requests that name no credential with its stored user handle."""
+
+    UP, UV = 0x01, 0x04
+
+    def __init__(
+        self,
+        *,
+        user_verified: bool = True,
+        discoverable: bool = True,
+        reports_discoverable: bool = True,
+    ) -> None:
+        super().__init__()
+        self.user_verified = user_verified
+        self.discoverable = discoverable
+        self.reports_discoverable = reports_discoverable
+
+    def _flags(self) -> int:
+        return self.UP | (self.UV if self.user_verified else 0)
+
+    def create(self, options: dict, origin: str) -> dict:
+        result = super().create(options, origin)
+        attestation_object = cbor.decode(result["response"]["attestationObject"])
+        auth_data = bytearray(attestation_object["authData"])
+        auth_data[32] |= self._flags()  # soft-webauthn sets user presence only
+        attestation_object["authData"] = bytes(auth_data)
+        result["response"]["attestationObject"] = cbor.encode(attestation_object)
+        if options["publicKey"].get("extensions", {}).get("credProps") and (
+            self.reports_discoverable
+        ):
+            result["clientExtensionResults"] = {"credProps": {"rk": self.discoverable}}
+        return result
+
+    def get(self, options: dict, origin: str) -> dict:
+        """soft-webauthn's assertion, signed over this device's flags."""
+        if self.rp_id != options["publicKey"]["rpId"]:
+            raise ValueError("Requested rpID does not match current credential")
+        self.sign_count += 1
+        client_data = json.dumps(
+            {
+                "type": "webauthn.get",
+                "challenge": b64url(options["publicKey"]["challenge"]),
+                "origin": origin,
+            }
+        ).encode()
+        authenticator_data = (
+            sha256(self.rp_id.encode()) + bytes([self._flags()]) + pack(">I", self.sign_count)
+        )
+        signature = self.private_key.sign(
+            authenticator_data + sha256(client_data), ec.ECDSA(hashes.SHA256())
+        )
+        return {
+            "rawId": self.credential_id,
+            "response": {
+                "authenticatorData": authenticator_data,
+                "clientDataJSON": client_data,
+                "signature": signature,
+                "userHandle": self.user_handle,
+            },
+        }
+
+
 def attestation(
     device: SoftWebauthnDevice, options_json: bytes | str, origin: str = ORIGIN
 ) -> dict:
@@ -243,6 +325,7 @@ def attestation(
             "attestationObject": b64url(result["response"]["attestationObject"]),
             "transports": ["usb"],
         },
+        "clientExtensionResults": result.get("clientExtensionResults", {}),
     }
 
 
@@ -265,6 +348,17 @@ def assertion(device: SoftWebauthnDevice, options_json: bytes | str, origin: str
 
 def post_json(client: Client, url: str, body: dict | None = None):
     return client.post(url, json.dumps(body or {}), content_type="application/json")
+
+
+def add_key(user, device: SoftWebauthnDevice, *, passkey: bool = True, name: str = "Laptop", **kw):
+    """Register ``device`` on ``user``'s Security page ("Add a passkey", or with ``passkey``
+    False "Add security key"); ``kw`` goes to ``attestation`` (e.g. ``origin``)."""
+    client = signed_in(user, checked_now=True)
+    base = "/account/security/passkeys/" if passkey else "/account/security/keys/"
+    options = client.post(base + "options/", content_type="application/json")
+    assert options.status_code == 200, options.content
+    credential = attestation(device, options.content, **kw)
+    return post_json(client, base, {"name": name, "credential": credential})
 
 
 def checks(plain: str, hashed: str | None) -> bool:

@@ -32,6 +32,7 @@ USERS_FACES = (
     "users.urls",
     "users.management",
     "users.twofactor.login_views",
+    "users.twofactor.passkey_views",
     "users.twofactor.reauth_views",
     "users.twofactor.factor_step",
     "users.twofactor.security_views",

@@ -8,7 +8,7 @@ from django.contrib.messages import get_messages
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
-from helpers import PASSWORD, basic, db_state, signed_in
+from helpers import PASSWORD, basic, db_state, read_whole, signed_in
 from servers import LIVE_DB
 
 from users import selectors, services
@@ -37,7 +37,7 @@ def test_v2_refuses_a_user_name_that_is_another_users_email(client, admin, admin
     assert db_state() == before
     # The admin's e-mail still means the admin at sign-in and in Basic auth.
     credentials = basic("admin@example.com", PASSWORD)
-    response = client.get("/api/v2/users", headers={"Authorization": credentials})
+    response = read_whole(client.get("/api/v2/users", headers={"Authorization": credentials}))
     assert response.status_code == 200
 
 

@@ -47,10 +47,10 @@ def test_audit_log_newest_first(admin, history):
     assert "Assigned ann@example.com to flock Cape Town as watcher" in response.content.decode()
     assert response.context["form"].fields["action_type"].choices == [
         ("", "Any action"),
-        *(
-            (action, action)
-            for action in ("flock_create", "user_add", "user_assign_to_flock", "user_disable")
-        ),
+        ("user_assign_to_flock", "Added to flock"),
+        ("flock_create", "Flock created"),
+        ("user_add", "User added"),
+        ("user_disable", "User disabled"),
     ]
 
 
@@ -107,7 +107,8 @@ def test_csv_download_of_the_filtered_view(admin, history):
         reverse("audit_download", args=["csv"]), {"user": "ann@example.com"}
     )
     assert response.status_code == 200 and response["Content-Type"] == "text/csv"
-    assert response["Content-Disposition"] == 'attachment; filename="audit-log.csv"'
+    today = datetime.now(UTC).date().isoformat()
+    assert response["Content-Disposition"] == f'attachment; filename="audit-log-until-{today}.csv"'
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [row["action_type"] for row in rows] == [
         "user_assign_to_flock",

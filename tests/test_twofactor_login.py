@@ -50,7 +50,8 @@ def test_wrong_password_and_disabled_user_are_refused(client, ann, system):
     assert "Wrong user name or password" in response.content.decode()
     assert SESSION_KEY not in client.session
     failed = AuditEntry.objects.get(action_type="user_login_failed")
-    assert failed.actor_label == "ann" and failed.additional_information == {"stage": "password"}
+    assert failed.actor_label == "ann"
+    assert failed.additional_information == {"stage": "password", "reason": "wrong password"}
     assert failed.target_label == "ann@example.com"  # the resolved account
 
     services.set_active(system, ann, False)

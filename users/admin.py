@@ -284,11 +284,23 @@ class UserAdmin(ServiceErrorsAsMessages):
 
 @admin.register(OrgSetting)
 class OrgSettingAdmin(admin.ModelAdmin):
-    """The single settings row; the switch and its grace period go through ``set_global_2fa``
+    """The single settings row; the switches (and the grace period) go through their services
     (audited)."""
 
-    list_display = ["__str__", "globally_enforce_2fa", "grace_period_hours", "updated"]
-    fields = ["globally_enforce_2fa", "grace_period_hours", "enforced_since", "updated"]
+    list_display = [
+        "__str__",
+        "globally_enforce_2fa",
+        "grace_period_hours",
+        "self_service_password_reset",
+        "updated",
+    ]
+    fields = [
+        "globally_enforce_2fa",
+        "grace_period_hours",
+        "enforced_since",
+        "self_service_password_reset",
+        "updated",
+    ]
     readonly_fields = ["enforced_since", "updated"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -303,6 +315,10 @@ class OrgSettingAdmin(admin.ModelAdmin):
         if {"globally_enforce_2fa", "grace_period_hours"} & set(form.changed_data):
             hours = obj.grace_period_hours if "grace_period_hours" in form.changed_data else None
             services.set_global_2fa(Actor.from_request(request), obj.globally_enforce_2fa, hours)
+        if "self_service_password_reset" in form.changed_data:
+            services.set_self_service_reset(
+                Actor.from_request(request), obj.self_service_password_reset
+            )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from datetime import UTC
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from flocks.models import Flock
 from portal.json_replies import audit_json
@@ -17,6 +19,7 @@ from portal.lib.keyset import keyset_page
 
 from . import selectors
 from .forms import AuditFilterForm
+from .models import AuditEntry
 
 ENTRIES_PER_PAGE = 50
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -58,13 +61,22 @@ def audit_download(request: HttpRequest, fmt: str) -> HttpResponse:
             "Invalid filter: " + form.errors.as_text(), status=400, content_type="text/plain"
         )
     entries = selectors.audit_entries(**form.filters()).order_by("-id").iterator(chunk_size=2000)
-    rows = (audit_json(entry) for entry in entries)
-    body = _csv(rows) if fmt == "csv" else _json(rows)
+    body = _csv(entries) if fmt == "csv" else _json(audit_json(entry) for entry in entries)
     response = StreamingHttpResponse(
         body, content_type="text/csv" if fmt == "csv" else "application/json"
     )
-    response["Content-Disposition"] = f'attachment; filename="audit-log.{fmt}"'
+    response["Content-Disposition"] = f'attachment; filename="{download_name(form, fmt)}"'
     return response
+
+
+def download_name(form: AuditFilterForm, fmt: str) -> str:
+    """``audit-log-<from>-to-<to>.<fmt>``: the date range a downloaded file covers, so two
+    downloads do not overwrite each other and the file says what it holds."""
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    end_text = (end or timezone.now().astimezone(UTC).date()).isoformat()
+    if start:
+        return f"audit-log-{start.isoformat()}-to-{end_text}.{fmt}"
+    return f"audit-log-until-{end_text}.{fmt}"
 
 
 class _Echo:
@@ -79,10 +91,14 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
-def _csv(rows: Iterator[dict]) -> Iterator[str]:
+def _csv(entries: Iterator[AuditEntry]) -> Iterator[str]:
+    """The v1 fields of each entry, but the time in ISO 8601 (UTC), which spreadsheets and
+    scripts read without a format string (the JSON export keeps the v1 API's format)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
-    for row in rows:
+    for entry in entries:
+        row = audit_json(entry)
+        row["timestamp"] = entry.timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         yield writer.writerow([_cell(row[column]) for column in CSV_COLUMNS])
 
 

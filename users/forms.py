@@ -6,6 +6,7 @@ from django import forms
 
 from flocks.models import Flock, FlockRole
 
+from .audit_labels import action_label
 from .models import GRACE_PERIOD_MAX_HOURS, AccessLevel
 from .selectors import USER_SORTS, TwoFactor
 
@@ -134,8 +135,21 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, action_types: list[str], flocks: list[Flock], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action_type"].choices = [("", "Any action"), *((a, a) for a in action_types)]
+        self.fields["action_type"].choices = [
+            ("", "Any action"),
+            *sorted(((a, action_label(a)) for a in action_types), key=lambda choice: choice[1]),
+        ]
         self.fields["flock"].choices = [("", "Any flock"), *((f.flock_id, f.name) for f in flocks)]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            self.add_error(
+                "end",
+                "“To” is before “From”, so nothing can match: swap the two dates.",
+            )
+        return data
 
     def filters(self) -> dict:
         data = self.cleaned_data
@@ -149,3 +163,12 @@ class AuditFilterForm(forms.Form):
             "end": data["end"],
             "search": data["q"].strip(),
         }
+
+
+class SelfServiceResetForm(forms.Form):
+    self_service_password_reset = forms.BooleanField(
+        label='Offer "Forgot your password?" on the sign-in page',
+        required=False,
+        help_text="People mail themselves a link to choose a new password; off, the page tells "
+        "them to ask an administrator.",
+    )

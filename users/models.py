@@ -13,6 +13,8 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from .audit_labels import action_label
+
 
 class AccessLevel(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -153,6 +155,8 @@ class OrgSetting(models.Model):
     """
 
     globally_enforce_2fa = models.BooleanField(default=False)
+    # "Forgot password?" on the sign-in page mails a reset link; off, it says to ask an admin.
+    self_service_password_reset = models.BooleanField(default=True)
     grace_period_hours = models.PositiveIntegerField(
         default=0,
         help_text="Hours a user without a second factor may still work once enforcement "
@@ -191,6 +195,11 @@ class WebAuthnCredential(models.Model):
     public_key = models.BinaryField()
     sign_count = models.PositiveBigIntegerField(default=0)
     transports = models.JSONField(default=list, blank=True)
+    discoverable = models.BooleanField(
+        default=False,
+        help_text="A passkey: registered as a discoverable credential with user verification, so "
+        "it signs in without a password (fixed at registration)",
+    )
     created = models.DateTimeField(auto_now_add=True)
     last_used = models.DateTimeField(null=True, blank=True)
 
@@ -200,6 +209,11 @@ class WebAuthnCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"
+
+    @property
+    def kind(self) -> str:
+        """What the pages and the audit log call it."""
+        return "passkey" if self.discoverable else "security key"
 
 
 class AuditEntry(models.Model):
@@ -235,6 +249,12 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.action_type}: {self.message}"
 
+    @property
+    def action_label(self) -> str:
+        """What the action means to a person (the code stays in the API and exports)."""
+        return action_label(self.action_type)
 
+
+from .nudges import PrintedPassword  # noqa: E402, F401  (the first admin's nudge, users/nudges.py)
 from .outbox import MailJob, OutboxMail  # noqa: E402, F401  (the mail outbox, its own module)
 from .session_store import UserSession  # noqa: E402, F401  (the sessions, with the engine)

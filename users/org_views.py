@@ -10,14 +10,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.lib.access import admin_required
 from portal.lib.errors import PortalError
 
 from . import mail, selectors, services
 from .audit import Actor
-from .forms import OrgSettingsForm
+from .forms import OrgSettingsForm, SelfServiceResetForm
 from .models import MailJob, OrgSetting
 from .outbox import MailKind
 from .twofactor.decorators import recent_auth_required_when
@@ -64,6 +64,9 @@ def org_settings(request: HttpRequest) -> HttpResponse:
         "section": "org",
         "form": form,
         "org": org,
+        "reset_form": SelfServiceResetForm(
+            initial={"self_service_password_reset": org.self_service_password_reset}
+        ),
         "grace_period_ends": org.grace_period_ends(),
         "grace_period_over": (org.grace_period_ends() or timezone.now()) <= timezone.now(),
         "without_factor": selectors.users_without_second_factor().count(),
@@ -123,3 +126,18 @@ def org_remind(request: HttpRequest) -> HttpResponse:
         "cancel_url": reverse("org_settings"),
     }
     return render(request, "confirm.html", context)
+
+
+@admin_required
+@require_POST
+def org_password_reset(request: HttpRequest) -> HttpResponse:
+    """The self-service reset switch (its own form on the org page)."""
+    form = SelfServiceResetForm(request.POST)
+    if form.is_valid():
+        enabled = form.cleaned_data["self_service_password_reset"]
+        if enabled != OrgSetting.load().self_service_password_reset:
+            services.set_self_service_reset(Actor.from_request(request), enabled)
+            messages.success(
+                request, f"Self-service password reset is {'on' if enabled else 'off'}."
+            )
+    return redirect("org_settings")

@@ -1,17 +1,62 @@
-"""The page behind the one-time link of welcome and reset mails, saving through the service."""
+"""The password-reset pages: "Forgot password?" (asking for a reset mail, ``reset_requests``)
+and the page behind the one-time link of welcome and reset mails, saving through the service.
+
+The link sets a password only: signing in afterwards still takes the second factor."""
 
 from __future__ import annotations
 
+import dataclasses
+
+from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.views import PasswordResetConfirmView
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 
 from portal.lib.errors import PortalError
 from portal.lib.forms import add_service_error
 
-from . import services
+from . import reset_requests, services
 from .audit import Actor
 from .models import User
+
+ASKER = "Forgot password page"  # who asked, in the audit log and the user's mail list
+
+
+class ForgotPasswordForm(forms.Form):
+    login = forms.CharField(
+        label="User name or e-mail",
+        max_length=254,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autofocus": True, "autocapitalize": "none"}
+        ),
+    )
+
+
+@never_cache
+@sensitive_post_parameters("login")  # often a password typed into the wrong box
+def forgot_password(request: HttpRequest) -> HttpResponse:
+    """Ask for a reset mail. Whatever the name, the answer is the same redirect to the
+    "sent" page; only the audit log tells what happened."""
+    if request.user.is_authenticated:
+        return redirect("password_change")
+    allowed = reset_requests.self_service_allowed()
+    form = ForgotPasswordForm(request.POST or None)
+    if allowed and request.method == "POST" and form.is_valid():
+        asker = dataclasses.replace(Actor.from_request(request), label=ASKER)
+        reset_requests.ask_for_reset(asker, form.cleaned_data["login"])
+        return redirect("password_forgot_sent")
+    return render(request, "registration/password_forgot.html", {"form": form, "allowed": allowed})
+
+
+@never_cache
+def forgot_password_sent(request: HttpRequest) -> HttpResponse:
+    days = settings.PASSWORD_RESET_TIMEOUT // 86400
+    context = {"sent": True, "allowed": True, "link_days": days}
+    return render(request, "registration/password_forgot.html", context)
 
 
 class ResetLinkPasswordForm(SetPasswordForm):

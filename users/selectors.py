@@ -36,6 +36,20 @@ def users_where(
     return rows_where(User, columns, values, fields)
 
 
+SUBSTRING_MIN_LENGTH = 3
+
+
+def fragment_match(term: str, *fields: str) -> Q:
+    """Rows where any of ``fields`` contains ``term`` (case-insensitive), or, for a term shorter
+    than 3 characters, starts with it: trigram indexes (PostgreSQL, migration 0002) serve
+    fragments of 3 characters or more; a shorter one would match most of a large table."""
+    lookup = "icontains" if len(term) >= SUBSTRING_MIN_LENGTH else "istartswith"
+    match = Q()
+    for field in fields:
+        match |= Q(**{f"{field}__{lookup}": term})
+    return match
+
+
 def audit_entries(
     *,
     action_type: str = "",
@@ -51,11 +65,7 @@ def audit_entries(
     if action_type:
         entries = entries.filter(action_type=action_type)
     if search:
-        entries = entries.filter(
-            Q(message__icontains=search)
-            | Q(actor_label__icontains=search)
-            | Q(target_label__icontains=search)
-        )
+        entries = entries.filter(fragment_match(search, "message", "actor_label", "target_label"))
     if user_label:
         entries = entries.filter(Q(actor_label=user_label) | Q(target_label=user_label))
     if flock_id:
@@ -108,9 +118,7 @@ def search_users(
     that page's details with ``users_in_order`` (so deep pages skip no annotations)."""
     users = User.objects.all()
     if search:
-        users = users.filter(
-            Q(email__icontains=search) | Q(username__icontains=search) | Q(note__icontains=search)
-        )
+        users = users.filter(fragment_match(search, "email", "username", "note"))
     if access_level:
         users = users.filter(access_level=access_level)
     if disabled is not None:

@@ -448,14 +448,13 @@ def set_summary_email(actor: Actor, user: User, enabled: bool) -> User:
     return user
 
 
-def reset_password(actor: Actor, user: User) -> None:
-    """Mail the user a one-time link to choose a new password."""
+def reset_password(actor: Actor, user: User, action_type: str = "user_password_reset") -> None:
+    """Mail the user a one-time link to choose a new password (an admin's reset, or the
+    user's own "Forgot password?" ask: ``users.reset_requests``)."""
     if not user.email:
         raise InvalidInput(f"User ({user.username}) has no email address.", field="email")
     with transaction.atomic():
-        record(
-            actor, "user_password_reset", f"Sent a password reset mail to {user.email}", target=user
-        )
+        record(actor, action_type, f"Sent a password reset mail to {user.email}", target=user)
         mail.queue_password_reset(user, actor)
 
 
@@ -582,4 +581,20 @@ def set_global_2fa(
             record(
                 actor, "globally_enforce_2fa_disable", "Disabled globally enforced 2FA", **details
             )
+    return org
+
+
+def set_self_service_reset(actor: Actor, enabled: bool) -> OrgSetting:
+    """Offer "Forgot password?" on the sign-in page, or tell people to ask an admin."""
+    with transaction.atomic():
+        OrgSetting.load()  # the row exists before it is locked
+        org = OrgSetting.objects.select_for_update().get(pk=1)
+        org.self_service_password_reset = enabled
+        org.save(update_fields=["self_service_password_reset", "updated"])
+        verb = "enable" if enabled else "disable"
+        record(
+            actor,
+            f"self_service_password_reset_{verb}",
+            f"{verb.capitalize()}d self-service password reset",
+        )
     return org

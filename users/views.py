@@ -9,23 +9,24 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
-from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from flocks import services as flock_services
 from flocks.models import Flock, FlockMembership
 from flocks.selectors import users_in_order
 from portal.lib.access import admin_required, may_open_user, own_account_only
+from portal.lib.counting import BoundedPaginator
 from portal.lib.errors import PortalError
 from portal.lib.forms import add_service_error
 from users.twofactor.decorators import recent_auth_required, recent_auth_required_when
 
-from . import lockouts, mail, selectors, services, session_views
+from . import lockouts, mail, nudges, selectors, services, session_views
 from .access import confirmed_action, user_action
 from .audit import Actor
 from .forms import (
@@ -54,8 +55,17 @@ def home(request: HttpRequest) -> HttpResponse:
         "flock_count": Flock.objects.count(),
         "org": OrgSetting.load(),
         "audit_entries": list(AuditEntry.objects.order_by("-id")[:10]),
+        **nudges.admin_nudges(request.user),
     }
     return render(request, "users/dashboard.html", context)
+
+
+@require_POST
+@admin_required
+def first_admin_nudge_dismiss(request: HttpRequest) -> HttpResponse:
+    """Hide the first admin's "change the printed password, add a factor" banner for good."""
+    nudges.dismiss_first_admin_nudge(request.user)
+    return redirect("home")
 
 
 @admin_required
@@ -66,7 +76,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
         sort = form.cleaned_data["sort"] or "username"
     else:
         users, sort = User.objects.none(), "username"
-    page = Paginator(users.values_list("pk", flat=True), USERS_PER_PAGE).get_page(
+    page = BoundedPaginator(users.values_list("pk", flat=True), USERS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     page.object_list = users_in_order(list(page.object_list))
@@ -145,6 +155,7 @@ def _render_detail(request: HttpRequest, user: User, status: int = 200, **forms)
             unassign_form=FlockUnassignForm(user=user),
             audit_entries=selectors.recent_audit_entries(user),
             has_flocks=Flock.objects.exists(),
+            signin_pause=lockouts.account_pause(user),
             **session_views.sessions_context(request, user),
         )
     context.update(forms)

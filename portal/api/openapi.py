@@ -199,8 +199,23 @@ CURSORS = {
     "properties": {"next": NULLABLE_STRING, "prev": NULLABLE_STRING},
     "required": ["next", "prev"],
 }
-PAGE = {"cursor": CURSORS, "page_count": {"type": "integer"}, "page_number": {"type": "integer"}}
-USER_PAGE = {"users": {"type": "array", "items": USER}, **PAGE, "total": {"type": "integer"}}
+ESTIMATED_ABOVE = (
+    "Exact up to 10,000; above that the database planner's estimate (the set is never "
+    "counted whole)."
+)
+PAGE = {
+    "cursor": CURSORS,
+    "page_count": {"type": "integer", "description": ESTIMATED_ABOVE},
+    "page_number": {
+        "type": "integer",
+        "description": "Exact while at most 10,000 rows precede the page, else an estimate.",
+    },
+}
+USER_PAGE = {
+    "users": {"type": "array", "items": USER},
+    **PAGE,
+    "total": {"type": "integer", "description": ESTIMATED_ABOVE},
+}
 AUDIT_ENTRY = {
     "type": "object",
     "properties": {

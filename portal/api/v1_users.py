@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from rest_framework.request import Request
 
 from flocks.selectors import users_with_details
@@ -10,6 +10,7 @@ from portal.json_replies import user_json
 from portal.lib.errors import Forbidden, NotFound
 from portal.lib.keyset import keyset_page
 from users import services
+from users.selectors import fragment_match
 
 from .authentication import actor
 from .endpoint import V1ViewSet, v1_action
@@ -188,7 +189,7 @@ class UsersViewSet(V1ViewSet):
     def users_filter(self, request: Request, p: Params) -> dict:
         """Find users whose e-mail or note contains a text."""
         term = p.required("filter_str")
-        users = _visible_users(request).filter(Q(email__icontains=term) | Q(note__icontains=term))
+        users = _visible_users(request).filter(fragment_match(term, "email", "note"))
         return _user_page(p, users)
 
     @v1_action("GET", "user/get", params=[EMAIL], success={"user": USER}, errors=[404])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import UnsupportedMediaType
@@ -26,6 +27,7 @@ from .authentication import V2Authentication, actor
 from .key_policy import CallerMayAct
 from .openapi import CLIENT_TOKEN_MIN_LENGTH, USER_NAME, V2_USER, v2_credentials, v2_schema
 from .parsers import StrictJSONParser
+from .streaming import streamed_json_list
 from .viewsets import ApiViewSet
 
 CREDENTIAL_FIELDS = ("password", "token")
@@ -105,9 +107,6 @@ class UserViewSet(ApiViewSet):
     """Admin-only JSON viewset of the contract's users (addressed by user name), answering
     the contract's 403 ``{"user_exists": …}`` for a taken or an unknown name."""
 
-    """Admin-only JSON viewset of the contract's users (addressed by user name), answering
-    the contract's 403 ``{"user_exists": …}`` for a taken or an unknown name."""
-
     authentication_classes = [V2Authentication]
     permission_classes = [CallerMayAct]
     parser_classes = [StrictJSONParser]
@@ -146,11 +145,14 @@ class UserViewSet(ApiViewSet):
             }
         ),
     )
-    def list(self, request: Request) -> Response:
-        """List every user name."""
-        return Response(
-            {"users": list(User.objects.order_by("username").values_list("username", flat=True))}
-        )
+    def list(self, request: Request) -> StreamingHttpResponse:
+        """List every user name.
+
+        The reply is streamed from the database: a failure after its first byte cuts it
+        short (invalid JSON), one before answers the usual error (see portal/api/streaming.py).
+        """
+        names = User.objects.order_by("username").values_list("username", flat=True)
+        return streamed_json_list("users", names)
 
     @extend_schema(operation_id="v2_user_get", parameters=[USER_NAME], **v2_schema(V2_USER))
     def retrieve(self, request: Request, user_name: str) -> Response:

@@ -75,10 +75,25 @@
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (resp.ok) return data;
-        if (data.redirect) { location.assign(data.redirect); }
+        if (data.redirect && data.redirect !== location.pathname) { location.assign(data.redirect); }
         throw new Error(data.error || "The server refused the request (" + resp.status + ").");
       });
     });
+  }
+
+  // Keys are bound to the server's WEBAUTHN_ORIGIN: on another address (127.0.0.1 for
+  // localhost) the browser would refuse them, so name the address to open instead.
+  function elsewhere(status) {
+    var meta = document.querySelector('meta[name="webauthn-origin"]');
+    var origin = meta && meta.content.replace(/\/+$/, "");
+    if (!origin || origin === location.origin) return false;
+    var link = document.createElement("a");
+    link.href = origin + location.pathname;
+    link.textContent = origin;
+    status.textContent = "Security keys work only at ";
+    status.append(link, ". Open the portal there to use your key.");
+    status.hidden = false;
+    return true;
   }
 
   function setup(el) {
@@ -93,7 +108,9 @@
       show("This browser does not support security keys.");
       return;
     }
+    if (elsewhere(status)) return;
     start.disabled = false;
+    if (start.hasAttribute("autofocus")) start.focus(); // the primary action (a disabled one cannot take it)
 
     function run(event) {
       event.preventDefault();
@@ -119,6 +136,9 @@
     if (el.tagName === "FORM") el.addEventListener("submit", run);
     else start.addEventListener("click", run);
   }
+
+  // Shared with passkey.js (the sign-in page's passwordless ceremony).
+  window.PortalWebAuthn = { requestOptions: requestOptions, credentialJSON: credentialJSON, post: post, explain: explain, elsewhere: elsewhere };
 
   document.querySelectorAll("[data-webauthn]").forEach(setup);
 })();

@@ -20,7 +20,7 @@ from django.conf import settings as django_settings
 from django.db import connections
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from helpers import fresh_totp_code
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, CDPSession, Page, sync_playwright
 
 from users.models import User
 
@@ -150,10 +150,10 @@ def login() -> Callable[..., None]:
     return sign_in
 
 
-@pytest.fixture
-def virtual_authenticator(page: Page) -> str:
-    """A CTAP2 platform authenticator with resident keys and user verification, added
-    before any navigator.credentials call (without one Chromium waits forever)."""
+def add_virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
+    """A CTAP2 platform authenticator with resident keys and user verification on ``page``
+    (its DevTools session and id), added before any navigator.credentials call (without one
+    Chromium waits forever)."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
     result = cdp.send(
@@ -168,4 +168,10 @@ def virtual_authenticator(page: Page) -> str:
             }
         },
     )
-    return result["authenticatorId"]
+    return cdp, result["authenticatorId"]
+
+
+@pytest.fixture
+def virtual_authenticator(page: Page) -> str:
+    """``add_virtual_authenticator`` on the test's page; its id."""
+    return add_virtual_authenticator(page)[1]

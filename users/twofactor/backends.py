@@ -27,9 +27,9 @@ class AxesLockoutBackend(AxesStandaloneBackend):
     ) -> None:
         if request is None:
             return None
-        retry_after = lockouts.signin_pause(request, username or "")
-        if retry_after is None:
+        wait = lockouts.signin_pause(request, username or "")
+        if wait is None:
             return None
         request.axes_locked_out = True
-        request.signin_retry_after = retry_after
+        request.signin_wait = wait
         raise AxesBackendPermissionDenied("Signing in is paused for this account or address.")

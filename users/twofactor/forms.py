@@ -22,7 +22,8 @@ class LoginForm(forms.Form):
         label="User name or e-mail",
         max_length=254,
         widget=forms.TextInput(
-            attrs={"autocomplete": "username", "autofocus": True, "autocapitalize": "none"}
+            # "webauthn": the browser may offer passkeys in this field's autofill (passkey.js)
+            attrs={"autocomplete": "username webauthn", "autofocus": True, "autocapitalize": "none"}
         ),
     )
     password = forms.CharField(
@@ -55,15 +56,39 @@ class LoginForm(forms.Form):
 
 
 class CodeForm(forms.Form):
+    """A six-digit authenticator-app code: phones show their number pad for it."""
+
+    action = "code"
     code = forms.CharField(
         label="Code",
         max_length=32,
         widget=forms.TextInput(
             attrs={
                 "autocomplete": "one-time-code",
+                "inputmode": "numeric",
                 "autocapitalize": "none",
                 "spellcheck": "false",
                 "autofocus": True,
+            }
+        ),
+    )
+
+
+class RecoveryCodeForm(forms.Form):
+    """A recovery code: letters and digits (``recovery.ALPHABET``), so the whole keyboard and no
+    one-time-code autofill; its fields are prefixed (``recovery-code``) beside the app's."""
+
+    action = "recovery"
+    prefix = "recovery"
+    code = forms.CharField(
+        label="Recovery code",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "placeholder": "xxxxx-xxxxx",
             }
         ),
     )
@@ -97,6 +122,14 @@ class KeyNameForm(forms.Form):
         label="Key name",
         max_length=NAME_MAX_LENGTH,
         help_text="So you can tell your keys apart, e.g. “Blue YubiKey”.",
+    )
+
+
+class PasskeyNameForm(forms.Form):
+    name = forms.CharField(
+        label="Passkey name",
+        max_length=NAME_MAX_LENGTH,
+        help_text="So you can tell your passkeys apart, e.g. “MacBook Touch ID” or “Phone”.",
     )
 
 

@@ -17,14 +17,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from portal.lib.errors import InvalidInput, PortalError
-from users import services, session_views
+from users import nudges, services, session_views
 from users.audit import Actor
 from users.models import User, WebAuthnCredential
 
 from . import factor_step, recovery, session, totp, webauthn_keys
 from .decorators import enrolment_allowed, recent_auth_required
 from .errors import FactorRefused
-from .forms import CodeForm, KeyNameForm, PasswordChangeForm
+from .forms import CodeForm, KeyNameForm, PasskeyNameForm, PasswordChangeForm
 from .middleware import enrolment_of
 from .policy import has_second_factor
 
@@ -47,13 +47,16 @@ def security(request: HttpRequest) -> HttpResponse:
         "twofactor/security.html",
         {
             "totp_device": totp.confirmed_device(user),
-            "keys": user.webauthn_credentials.all(),
+            "keys": user.webauthn_credentials.filter(discoverable=False),
+            "passkeys": user.webauthn_credentials.filter(discoverable=True),
             "recovery_left": recovery.remaining(user),
             "has_recovery": recovery.has_codes(user),
             "must_enrol": enrolment_of(request).must_enrol,
             "skip_url": factor_step.safe_next(request),
             "key_form": KeyNameForm(),
+            "passkey_form": PasskeyNameForm(auto_id="id_passkey_%s"),
             **session_views.sessions_context(request, user),
+            "single_device": nudges.single_device(user) if user.is_admin else None,
         },
     )
 
@@ -102,6 +105,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "qr_svg": totp.qr_svg(device),
+            "otpauth_url": device.config_url,  # what the QR code holds, to tap on a phone
             "secret": totp.secret_text(device),
             "replacing": totp.confirmed_device(request.user) is not None,
         },
@@ -143,9 +147,11 @@ def _json_error(exc: InvalidInput) -> JsonResponse:
 @login_required
 @enrolment_allowed
 @recent_auth_required
-def key_register_options(request: HttpRequest) -> HttpResponse:
+def key_register_options(request: HttpRequest, passkey: bool = False) -> HttpResponse:
+    """A security key's (or, with ``passkey``, a passkey's) registration options."""
     return HttpResponse(
-        webauthn_keys.registration_options(request, request.user), content_type="application/json"
+        webauthn_keys.registration_options(request, request.user, passkey=passkey),
+        content_type="application/json",
     )
 
 
@@ -154,19 +160,35 @@ def key_register_options(request: HttpRequest) -> HttpResponse:
 @login_required
 @enrolment_allowed
 @recent_auth_required
-def key_register(request: HttpRequest) -> HttpResponse:
+def key_register(request: HttpRequest, passkey: bool = False) -> HttpResponse:
     try:
         body = webauthn_keys.parse_body(request)
         credential = body.get("credential")
         if not isinstance(credential, dict):
             raise FactorRefused("The security key's answer is missing.")
         key = webauthn_keys.register(
-            request, _actor(request), request.user, str(body.get("name", "")), credential
+            request,
+            _actor(request),
+            request.user,
+            str(body.get("name", "")),
+            credential,
+            passkey=passkey,
         )
     except FactorRefused as exc:
         return _json_error(exc)
-    messages.success(request, f"Security key “{key.name}” added.")
-    response = _after_enrolment(request, "security key")
+    if key.discoverable:
+        messages.success(
+            request, f"Passkey “{key.name}” added: it signs you in without a password."
+        )
+    elif passkey:
+        messages.warning(
+            request,
+            f"“{key.name}” was added as a security key for the second step only: your browser did "
+            "not confirm that it can sign you in without a password.",
+        )
+    else:
+        messages.success(request, f"Security key “{key.name}” added.")
+    response = _after_enrolment(request, "passkey" if key.discoverable else "security key")
     return JsonResponse({"redirect": response.url})
 
 
@@ -201,11 +223,11 @@ def key_remove(request: HttpRequest, pk: int) -> HttpResponse:
         except FactorRefused as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Security key “{key.name}” removed.")
+            messages.success(request, f"{key.kind.capitalize()} “{key.name}” removed.")
         return redirect("security")
     return _confirm_page(
         request,
-        f"Remove the security key “{key.name}”?",
+        f"Remove the {key.kind} “{key.name}”?",
         "It will no longer work for signing in.",
         "Remove key",
     )

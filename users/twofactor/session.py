@@ -54,10 +54,13 @@ def clear_pending(request: HttpRequest) -> None:
     request.session.pop(PENDING, None)
 
 
-def complete_login(request: HttpRequest, user: User, method: str = "", device=None) -> None:
-    """Log the user in (new session key), remembering which second factor they passed; audited."""
+def complete_login(
+    request: HttpRequest, user: User, method: str = "", device=None, *, passwordless: bool = False
+) -> None:
+    """Log the user in (new session key), remembering which second factor they passed; audited.
+    ``passwordless``: ``method`` (a passkey) stood for both the password and the second factor."""
     clear_pending(request)
-    how = f"password and {method}" if method else "password"
+    how = method if passwordless else (f"password and {method}" if method else "password")
     with transaction.atomic():
         auth.login(request, user, backend=getattr(user, "backend", None))
         record(

@@ -46,14 +46,34 @@ def _login_failed(
     if request is not None:
         account = lockouts.note_signin_failure(request, name)
     else:
-        account = lockouts.account_named(name, ("id", "username", "email"))
+        account = lockouts.account_named(name, lockouts.SIGNIN_FIELDS)
+    reason = failure_reason(account, stage, request)
     record(
         _anonymous(request, account.name),
         "user_login_failed",
-        f"Failed sign-in for {account.name} ({stage})",
+        f"Failed sign-in for {account.name}: {reason}",
         target=account.user or account.name,
         stage=stage,
+        reason=reason,
     )
+
+
+_STAGE_FAILURES = {"second factor": "wrong code", "security key": "security key not accepted"}
+
+
+def failure_reason(account: lockouts.Account, stage: str, request: HttpRequest | None) -> str:
+    """Why a sign-in step failed, in words an admin reading the log understands (the page
+    itself gives the person signing in one answer for all of them)."""
+    if request is not None and getattr(request, "signin_wait", None) is not None:
+        return "paused after too many failures (not checked)"
+    if account.user is None:
+        return "unknown name"
+    if not account.user.is_active:
+        return "account disabled"
+    if stage != "password":
+        # A stage that explains itself ("passkey: its signature counter went backwards…").
+        return _STAGE_FAILURES.get(stage, stage if ":" in stage else f"{stage} not accepted")
+    return "wrong password"
 
 
 @receiver(user_locked_out, dispatch_uid="twofactor-audit-locked-out")

@@ -4,7 +4,7 @@ from django.urls import path
 
 from users import session_views
 
-from . import login_views, reauth_views, security_views
+from . import login_views, passkey_views, reauth_views, security_views
 
 urlpatterns = [
     path("login/", login_views.login_view, name="login"),
@@ -15,6 +15,8 @@ urlpatterns = [
         name="login_webauthn_options",
     ),
     path("login/verify/key/", login_views.login_webauthn_verify, name="login_webauthn_verify"),
+    path("login/passkey/options/", passkey_views.passkey_options, name="passkey_options"),
+    path("login/passkey/", passkey_views.passkey_verify, name="passkey_verify"),
     path("logout/", login_views.logout_view, name="logout"),
     path("account/reauth/", reauth_views.reauth, name="reauth"),
     path(
@@ -32,6 +34,18 @@ urlpatterns = [
         name="key_register_options",
     ),
     path("account/security/keys/", security_views.key_register, name="key_register"),
+    path(
+        "account/security/passkeys/options/",
+        security_views.key_register_options,
+        {"passkey": True},
+        name="passkey_register_options",
+    ),
+    path(
+        "account/security/passkeys/",
+        security_views.key_register,
+        {"passkey": True},
+        name="passkey_register",
+    ),
     path("account/security/keys/<id:pk>/rename/", security_views.key_rename, name="key_rename"),
     path("account/security/keys/<id:pk>/remove/", security_views.key_remove, name="key_remove"),
     path("account/security/recovery-codes/", security_views.recovery_codes, name="recovery_codes"),

@@ -1,0 +1,92 @@
+"""Sign-in with a passkey and no password: the sign-in page's passwordless ceremony.
+
+A passkey answers for both factors, so everything the password and the second step uphold is
+checked here too: the sign-in budgets (the address before the passkey names its account, then
+the account's own), disabled accounts, the challenge spent on first use and bound to this
+session, origin and RP ID, the user handle, user verification and the signature counter (a
+counter that does not move forward means a copied key: refused and audited). Every refusal
+counts as a failed sign-in, as a wrong password does, and changes nothing else.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.signals import user_login_failed
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from users import lockouts
+
+from . import factor_step, session, webauthn_keys
+from .errors import FactorRefused
+
+# The backend whose get_user() reloads the user on every request (and refuses a disabled one).
+BACKEND = "django.contrib.auth.backends.ModelBackend"
+STAGE = "passkey"
+CLONED_STAGE = "passkey: its signature counter went backwards, possibly a copied key"
+# The same answer for a key that is not (or no longer) registered and for a disabled account,
+# given before any signature is checked, as the password step answers both alike.
+NOT_ACCEPTED = "This passkey is not registered here, or its account is disabled."
+
+
+def _refused(request: HttpRequest, name: str, stage: str, message: str) -> JsonResponse:
+    """A failed passwordless sign-in: audited and counted like a wrong password for ``name``."""
+    user_login_failed.send(
+        sender=__name__, credentials={"username": name}, request=request, stage=stage
+    )
+    return JsonResponse({"error": message}, status=400)
+
+
+def _address_paused(request: HttpRequest) -> HttpResponse | None:
+    wait = lockouts.address_pause(request)
+    if wait is None:
+        return None
+    request.signin_wait = wait
+    return factor_step.locked_out(request)
+
+
+def _unknown(credential_id: object) -> str:
+    """How a passkey that names no account is counted and audited: masked, like a name."""
+    return lockouts.masked(f"passkey:{credential_id}")
+
+
+@never_cache
+@require_POST
+def passkey_options(request: HttpRequest) -> HttpResponse:
+    """The passwordless challenge (JSON): no account named, user verification required."""
+    if (paused := _address_paused(request)) is not None:
+        return paused
+    return HttpResponse(webauthn_keys.passkey_options(request), content_type="application/json")
+
+
+@never_cache
+@require_POST
+def passkey_verify(request: HttpRequest) -> HttpResponse:
+    """Sign in whoever the passkey's verified answer belongs to; {"redirect": url} or
+    {"error": message}."""
+    if (paused := _address_paused(request)) is not None:
+        return paused
+    try:
+        challenge = webauthn_keys.take_passkey_challenge(request)
+        credential = webauthn_keys.parse_body(request).get("credential")
+        if not isinstance(credential, dict):
+            raise FactorRefused("The passkey's answer is missing.")
+    except FactorRefused as exc:
+        return _refused(request, _unknown(""), STAGE, exc.message)
+    key = webauthn_keys.passkey_owner(credential)
+    if key is None:
+        return _refused(request, _unknown(credential.get("id")), STAGE, NOT_ACCEPTED)
+    user = key.user
+    if (paused := factor_step.paused_answer(request, user, account_wide=True)) is not None:
+        return paused
+    if not user.is_active:
+        return _refused(request, user.username, STAGE, NOT_ACCEPTED)
+    try:
+        webauthn_keys.check_passkey(key, credential, challenge)
+    except webauthn_keys.SignCountWentBack as exc:
+        return _refused(request, user.username, CLONED_STAGE, exc.message)
+    except FactorRefused as exc:
+        return _refused(request, user.username, STAGE, exc.message)
+    user.backend = BACKEND
+    session.complete_login(request, user, f"passkey “{key.name}”", passwordless=True)
+    return JsonResponse({"redirect": factor_step.safe_next(request)})
