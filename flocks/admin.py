@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from portal.lib.errors import PortalError
 from users.admin import ReadOnlyAdmin, ServiceErrorsAsMessages
 from users.audit import Actor
 
@@ -38,8 +40,26 @@ class MembershipInline(admin.TabularInline):
         return False
 
 
+class FlockAdminForm(forms.ModelForm):
+    """The name is checked as every face checks it (the service's words, next to the field)."""
+
+    class Meta:
+        model = Flock
+        fields = ["name", "note"]
+
+    def clean_name(self) -> str:
+        try:
+            name = services.clean_flock_name(self.cleaned_data["name"])
+        except PortalError as exc:
+            raise ValidationError(exc.message) from None
+        if refusal := services.taken_name(name, other_than=self.instance):
+            raise ValidationError(refusal.message)
+        return name
+
+
 @admin.register(Flock)
 class FlockAdmin(ServiceErrorsAsMessages):
+    form = FlockAdminForm
     list_display = ["name", "flock_id", "member_count", "created"]
     search_fields = ["name", "flock_id", "note"]
     list_filter = ["created"]

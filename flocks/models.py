@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 DEFAULT_FLOCK_ID = "flock:default"
 NAME_MAX_LENGTH = 100
@@ -27,6 +28,14 @@ class Flock(models.Model):
         ordering = ["name", "flock_id"]
         # v1 flocks/list (every flock, in this order) and the flocks page read it in order.
         indexes = [models.Index(fields=["name", "flock_id"], name="flock_name_id_idx")]
+        # Two flocks that differ only in letter case read as one in every list and picker.
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="flock_name_unique_ignoring_case",
+                violation_error_message="A flock with this name already exists.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 
 from portal.lib.errors import Conflict, InvalidInput, NotFound
 from users.audit import Actor, record
@@ -27,6 +30,31 @@ def clean_flock_name(name: str) -> str:
     if "\x00" in name:
         raise InvalidInput("Flock name must not contain NUL characters.", field="name")
     return name
+
+
+def flock_named(name: str, *, other_than: Flock | None = None) -> Flock | None:
+    """The flock whose name is ``name`` in any letter case (the unique index's own expression,
+    so the check and the index agree on every database), leaving ``other_than`` out."""
+    flocks = Flock.objects.filter(Exact(Lower("name"), Lower(Value(name))))
+    if other_than is not None:
+        flocks = flocks.exclude(pk=other_than.pk)
+    return flocks.first()
+
+
+def taken_name(name: str, other_than: Flock | None = None) -> Conflict | None:
+    """The refusal of a taken ``name``, naming the flock as it is stored, or None."""
+    taken = flock_named(name, other_than=other_than)
+    if taken is None:
+        return None
+    return Conflict(f"A flock named {taken.name} already exists.", field="name")
+
+
+def _taken_meanwhile(name: str, other_than: Flock | None = None) -> Conflict:
+    """The unique index, not the check before it, refused the name: a create or rename of it
+    committed in between (PostgreSQL waits for it; SQLite's writes queue)."""
+    return taken_name(name, other_than) or Conflict(
+        f"A flock named {name} already exists.", field="name"
+    )
 
 
 def clean_role(value: str, field: str = "flock_access_level") -> str:
@@ -76,38 +104,49 @@ def create_flock(
         raise InvalidInput(
             "A user cannot be both manager and watcher of a flock.", field="watchers"
         )
-    with transaction.atomic():
-        flock = Flock.objects.create(name=name, note=note)
-        FlockMembership.objects.bulk_create(
-            [FlockMembership(user=u, flock=flock, role=FlockRole.MANAGER) for u in managers]
-            + [FlockMembership(user=u, flock=flock, role=FlockRole.WATCHER) for u in watchers]
-        )
-        record(
-            actor,
-            "flock_create",
-            f"Created flock {name}",
-            flock_id=flock.flock_id,
-            name=name,
-            managers=[u.label for u in managers],
-            watchers=[u.label for u in watchers],
-        )
+    if refusal := taken_name(name):
+        raise refusal
+    try:
+        with transaction.atomic():
+            flock = Flock.objects.create(name=name, note=note)
+            FlockMembership.objects.bulk_create(
+                [FlockMembership(user=u, flock=flock, role=FlockRole.MANAGER) for u in managers]
+                + [FlockMembership(user=u, flock=flock, role=FlockRole.WATCHER) for u in watchers]
+            )
+            record(
+                actor,
+                "flock_create",
+                f"Created flock {name}",
+                flock_id=flock.flock_id,
+                name=name,
+                managers=[u.label for u in managers],
+                watchers=[u.label for u in watchers],
+            )
+    except IntegrityError:
+        raise _taken_meanwhile(name) from None
     return flock
 
 
 def rename_flock(actor: Actor, flock: Flock, name: str) -> Flock:
+    """Rename ``flock``; its own name in another letter case is not taken."""
     name = clean_flock_name(name)
+    if refusal := taken_name(name, other_than=flock):
+        raise refusal
     before = flock.name
+    try:
+        with transaction.atomic():
+            Flock.objects.filter(pk=flock.pk).update(name=name)
+            record(
+                actor,
+                "flock_rename",
+                f"Renamed flock {before} to {name}",
+                flock_id=flock.flock_id,
+                before=before,
+                after=name,
+            )
+    except IntegrityError:
+        raise _taken_meanwhile(name, flock) from None
     flock.name = name
-    with transaction.atomic():
-        flock.save(update_fields=["name"])
-        record(
-            actor,
-            "flock_rename",
-            f"Renamed flock {before} to {name}",
-            flock_id=flock.flock_id,
-            before=before,
-            after=name,
-        )
     return flock
 
 

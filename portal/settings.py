@@ -102,6 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "users.twofactor.context.webauthn_origin",
                 "users.twofactor.context_processors.enrolment_banner",
             ],
         },
@@ -314,8 +315,9 @@ PORTAL_MAIL_RETRY_MAX_SECONDS = env.float("PORTAL_MAIL_RETRY_MAX_SECONDS", defau
 PORTAL_MAIL_MAX_ATTEMPTS = env.int("PORTAL_MAIL_MAX_ATTEMPTS", default=12)
 # Users a mail job (mail everyone without a factor) turns into mails per worker pass.
 PORTAL_MAIL_FANOUT_BATCH = env.int("PORTAL_MAIL_FANOUT_BATCH", default=1000)
-# Base URL used in links inside mails (welcome and password reset).
-PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Base URL used in links inside mails (welcome and password reset); bin/serve derives it from
+# PORTAL_ADDRESS. The default agrees with WEBAUTHN_ORIGIN's: the address people open.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://localhost:8000").rstrip("/")
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -95,10 +95,10 @@ def gunicorn(workers: int = 3, threads: int = 8, **env: str) -> Iterator[str]:
 
 
 @contextmanager
-def runserver(**env: str) -> Iterator[str]:
+def runserver(port: int | None = None, **env: str) -> Iterator[str]:
     """Serve the portal on the test database as ``bin/serve`` does (runserver, no settings
-    beyond the environment given); yields the base URL."""
-    port = free_port()
+    beyond the environment given), on ``port`` or a free one; yields the base URL."""
+    port = port or free_port()
     command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     with _serving(command, port, "runserver", env) as url:
         yield url

@@ -3,7 +3,7 @@
 import canarytools
 import pytest
 from canarytools.console import ERROR_MAP
-from canarytools.exceptions import FlockError, InvalidAuthTokenError
+from canarytools.exceptions import ConsoleError, FlockError, InvalidAuthTokenError
 
 from flocks.models import DEFAULT_FLOCK_ID, Flock
 
@@ -75,3 +75,15 @@ def test_flock_errors_map_to_flock_error(connect, admin_token):
     with pytest.raises(FlockError, match=r"^Flock does not exist\.$"):
         default.delete()
     assert list(Flock.objects.values_list("pk", flat=True)) == [DEFAULT_FLOCK_ID]
+
+
+def test_a_taken_flock_name_is_a_console_error_with_the_message(connect, admin_token):
+    """The client knows no duplicate-name message (the console has none), so it raises its
+    general ConsoleError carrying the portal's message; its own rename (which sends the flock's
+    current name) still succeeds."""
+    console = connect(admin_token)
+    flock = console.flocks.create(name="Cape Town")
+    with pytest.raises(ConsoleError, match=r"^A flock named Cape Town already exists\.$"):
+        console.flocks.create(name="CAPE TOWN")
+    assert flock.rename("ignored by the client").result == "success"
+    assert sorted(Flock.objects.values_list("name", flat=True)) == ["Cape Town", "Default Flock"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from helpers import signed_in
+from helpers import db_state, signed_in
 
 from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership
 from users import services
@@ -156,6 +156,26 @@ def test_org_setting_switch_and_grace_period_are_audited(rechecked_admin):
     rechecked_admin.post(url, {"globally_enforce_2fa": "on", "grace_period_hours": "0"})
     assert OrgSetting.load().grace_period_hours == 0
     assert rechecked_admin.get(url).url == reverse("security")
+
+
+def test_a_taken_flock_name_is_refused_next_to_the_field(rechecked_admin, flock):
+    Flock.objects.create(name="Lagos")
+    inline = {"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
+    for url, data in [
+        (reverse("admin:flocks_flock_add"), {"name": "LAGOS", "note": ""}),
+        (reverse("admin:flocks_flock_change", args=[flock.pk]), {"name": " lagos", **inline}),
+    ]:
+        before = db_state()
+        response = rechecked_admin.post(url, data)
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors == {
+            "name": ["A flock named Lagos already exists."]
+        }
+        assert db_state() == before
+    response = rechecked_admin.post(
+        reverse("admin:flocks_flock_change", args=[flock.pk]), {"name": "CAPE TOWN", **inline}
+    )
+    assert response.status_code == 302 and Flock.objects.get(pk=flock.pk).name == "CAPE TOWN"
 
 
 def test_flocks_through_the_services(rechecked_admin):

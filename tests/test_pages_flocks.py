@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from helpers import assert_sent_to_login, request_overhead, signed_in
+from helpers import assert_sent_to_login, db_state, request_overhead, signed_in
 
 from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership
 from users.models import AuditEntry
@@ -101,6 +101,22 @@ def test_bad_names_are_shown_next_to_the_field(admin, flock):
     assert response.status_code == 400 and response.context["rename_form"].errors["name"]
     flock.refresh_from_db()
     assert flock.name == "Cape Town"
+
+
+def test_taken_names_are_refused_next_to_the_field(admin, flock):
+    other = Flock.objects.create(name="Durban")
+    client = signed_in(admin)
+    before = db_state()
+    response = client.post(reverse("flock_add"), {"name": "cape TOWN", "note": "again"})
+    assert response.status_code == 400 and response.context["form"].errors["name"] == [
+        "A flock named Cape Town already exists."
+    ]
+    assert "A flock named Cape Town already exists." in response.content.decode()
+    response = client.post(reverse("flock_rename", args=[other.flock_id]), {"name": "Cape Town"})
+    assert response.status_code == 400 and response.context["rename_form"].errors["name"] == [
+        "A flock named Cape Town already exists."
+    ]
+    assert db_state() == before
 
 
 def test_default_flock_cannot_be_deleted(admin):

@@ -15,6 +15,7 @@ from helpers import (
     ORIGIN,
     PASSWORD,
     PasskeyDevice,
+    add_key,
     assertion,
     attestation,
     post_json,
@@ -22,7 +23,7 @@ from helpers import (
 )
 
 from users import services
-from users.models import AuditEntry, User, WebAuthnCredential
+from users.models import AuditEntry, WebAuthnCredential
 from users.twofactor.passkey_views import CLONED_STAGE, NOT_ACCEPTED
 from users.twofactor.session import CHECKED_AT, VERIFIED
 
@@ -36,18 +37,6 @@ NO_CHALLENGE = "No security key request is in progress. Start again."
 def _relying_party(settings):
     settings.WEBAUTHN_ORIGIN = ORIGIN
     settings.WEBAUTHN_RP_ID = "localhost"
-
-
-def add_key(
-    user: User, device: PasskeyDevice, *, passkey: bool = True, name: str = "Laptop", **kwargs
-):
-    """Register ``device`` on ``user``'s Security page ("Add a passkey", or "Add security key")."""
-    client = signed_in(user, checked_now=True)
-    base = "/account/security/passkeys/" if passkey else "/account/security/keys/"
-    options = client.post(base + "options/", content_type="application/json")
-    assert options.status_code == 200, options.content
-    credential = attestation(device, options.content, **kwargs)
-    return post_json(client, base, {"name": name, "credential": credential})
 
 
 @pytest.fixture
@@ -339,3 +328,17 @@ def test_a_passkey_sign_in_needs_no_totp_even_when_the_user_has_one(ann, ann_pas
     client = Client()
     assert sign_in(client, ann_passkey).status_code == 200
     assert client.get(f"/users/{ann.pk}/").status_code == 200
+
+
+def test_removing_a_passkey_says_passkey(ann, ann_passkey):
+    ann.refresh_from_db()  # adding the passkey ended her other sessions
+    client = signed_in(ann, checked_now=True)
+    key = WebAuthnCredential.objects.get()
+    assert (
+        "Remove the passkey “Laptop”?"
+        in client.get(f"/account/security/keys/{key.pk}/remove/").content.decode()
+    )
+    client.post(f"/account/security/keys/{key.pk}/remove/")
+    assert not WebAuthnCredential.objects.exists()
+    entry = AuditEntry.objects.get(action_type="user_webauthn_remove")
+    assert entry.message == "Removed passkey “Laptop” of ann@example.com"

@@ -77,6 +77,29 @@ def test_fifty_v1_creates_of_one_user_make_exactly_one(server, admin_token):
     )
 
 
+def test_creates_and_renames_to_one_flock_name_in_any_case_make_exactly_one(server, admin_token):
+    """40 v1 creates of one name in four letter cases and 10 renames of other flocks to it: the
+    unique index on LOWER(name) lets one win; every other gets the clear 409, never a 500."""
+    others = [Flock.objects.create(name=f"Other {n}") for n in range(10)]
+    cases = ["Cape Town", "cape town", "CAPE TOWN", "Cape town"]
+    calls = [_v1(server, admin_token, "flock/create", name=cases[n % 4]) for n in range(40)] + [
+        _v1(server, admin_token, "flock/rename", flock_id=flock.flock_id, name="CAPE town")
+        for flock in others
+    ]
+    responses = race(calls)
+    assert Counter(r.status_code for r in responses) == {200: 1, 409: RACERS - 1}
+    [winner] = Flock.objects.filter(name__iexact="cape town")
+    for response in responses:
+        if response.status_code == 409:
+            assert response.json() == {
+                "result": "error",
+                "message": f"A flock named {winner.name} already exists.",
+            }
+    created = AuditEntry.objects.filter(action_type="flock_create").count()
+    renamed = AuditEntry.objects.filter(action_type="flock_rename").count()
+    assert created + renamed == 1
+
+
 def test_fifty_v2_creates_of_one_user_make_exactly_one(server, admin_token):
     def create() -> requests.Response:
         return requests.post(

@@ -13,6 +13,7 @@ from users.management.commands import seed_demo
 from users.models import AuditEntry, User
 
 pytestmark = pytest.mark.django_db
+PLACES_KINDS = [(place, kind) for place in seed_demo.PLACES for kind in seed_demo.KINDS]
 
 
 def _seed(**options) -> str:
@@ -54,6 +55,18 @@ def test_running_again_adds_next_to_existing_data():
     _seed(users=50, flocks=0)  # memberships go into the existing flocks
     assert User.objects.count() == 100
     assert FlockMembership.objects.values("user").distinct().count() == 100
+
+
+def test_flock_names_stay_unique_over_runs_and_past_names_taken():
+    first = Flock.objects.count() + len(PLACES_KINDS) + 1  # numbers go on after the flocks
+    Flock.objects.bulk_create(  # and every name the first number would make is taken
+        [Flock(name=f"{place} {kind.upper()} {first}") for place, kind in PLACES_KINDS]
+    )
+    before = Flock.objects.count()
+    _seed(users=0, flocks=30)
+    _seed(users=0, flocks=30)
+    names = [name.lower() for name in Flock.objects.values_list("name", flat=True)]
+    assert len(names) == before + 60 == len(set(names))
 
 
 def test_refuses_negative_numbers():

@@ -72,6 +72,22 @@ def test_flock_create_refusals(v1, ann, refused, params, status, message):
     refused(lambda: v1.post("flock/create", **params), status, message)
 
 
+@pytest.mark.parametrize("name", ["Cape Town", "cape town", "  CAPE TOWN "])
+def test_flock_create_refuses_a_taken_name_in_any_letter_case(v1, flock, refused, name):
+    refused(
+        lambda: v1.post("flock/create", name=name), 409, "A flock named Cape Town already exists."
+    )
+
+
+def test_flock_create_checks_users_and_name_before_the_duplicate(v1, flock, refused):
+    """The README's order: 404 for an unknown user and 400 for an invalid value come first."""
+    refused(
+        lambda: v1.post("flock/create", name="Cape Town", managers="ghost@example.com"),
+        404,
+        "User (ghost@example.com) does not exist.",
+    )
+
+
 def test_flock_rename(v1, flock):
     ok(
         v1.post("flock/rename", flock_id=flock.flock_id, name="Johannesburg"),
@@ -105,6 +121,29 @@ def test_default_flock_can_be_renamed(v1):
 def test_flock_rename_refusals(v1, flock, refused, params, status, message):
     params = {key: value.format(flock=flock.flock_id) for key, value in params.items()}
     refused(lambda: v1.post("flock/rename", **params), status, message)
+
+
+@pytest.mark.parametrize("name", ["Berlin", "BERLIN"])
+def test_flock_rename_refuses_another_flocks_name(v1, flock, berlin, refused, name):
+    refused(
+        lambda: v1.post("flock/rename", flock_id=flock.flock_id, name=name),
+        409,
+        "A flock named Berlin already exists.",
+    )
+
+
+@pytest.mark.parametrize("name", ["Cape Town", "CAPE town"])
+def test_a_flock_keeps_or_recases_its_own_name(v1, flock, name):
+    """canarytools' ``Flock.rename`` sends the flock's current name: never refused as taken."""
+    ok(
+        v1.post("flock/rename", flock_id=flock.flock_id, name=name),
+        {"flock_id": flock.flock_id, **SUCCESS},
+    )
+    flock.refresh_from_db()
+    assert flock.name == name
+    assert AuditEntry.objects.get(action_type="flock_rename").message == (
+        f"Renamed flock Cape Town to {name}"
+    )
 
 
 def test_flock_delete_takes_its_memberships(v1, ann, flock):

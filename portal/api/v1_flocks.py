@@ -16,7 +16,7 @@ from .key_policy import scoped_flock_id
 from .openapi import EMAIL, FILTER, FLOCK_ID, FLOCK_ID_LIST, FLOCK_ROLE, MSG, NOTE, STRINGS, V1Param
 from .params import Params, split_list
 
-NAME = V1Param("name", "Name of the flock.", required=True)
+NAME = V1Param("name", "Name of the flock, unique in any letter case.", required=True)
 EMAILS = V1Param(
     "emails",
     "E-mails of all the flock's members in this role (empty: none).",
@@ -102,7 +102,7 @@ class FlocksViewSet(V1ViewSet):
             V1Param("watchers", "E-mails of the watchers.", kind="list"),
         ],
         success=FLOCK_ID_REPLY,
-        errors=[404],
+        errors=[404, 409],
     )
     def flock_create(self, request: Request, p: Params) -> dict:
         """Create a flock."""
@@ -113,7 +113,7 @@ class FlocksViewSet(V1ViewSet):
         return {"flock_id": flock.flock_id}
 
     @v1_action(
-        "POST", "flock/rename", params=[FLOCK_ID, NAME], success=FLOCK_ID_REPLY, errors=[404]
+        "POST", "flock/rename", params=[FLOCK_ID, NAME], success=FLOCK_ID_REPLY, errors=[404, 409]
     )
     def flock_rename(self, request: Request, p: Params) -> dict:
         """Rename a flock."""

@@ -17,6 +17,7 @@
   var status = box.querySelector("[data-passkey-status]");
   var csrf = box.querySelector("input[name=csrfmiddlewaretoken]").value;
   var quiet = null; // the AbortController of the autofill request, while it waits
+  if (lib.elsewhere(status)) { status.className = "msg msg-error"; button.disabled = true; box.hidden = false; return; }
 
   // The message box is styled only while it shows something (the page's other error is the form's).
   function show(message) {

@@ -81,6 +81,21 @@
     });
   }
 
+  // Keys are bound to the server's WEBAUTHN_ORIGIN: on another address (127.0.0.1 for
+  // localhost) the browser would refuse them, so name the address to open instead.
+  function elsewhere(status) {
+    var meta = document.querySelector('meta[name="webauthn-origin"]');
+    var origin = meta && meta.content.replace(/\/+$/, "");
+    if (!origin || origin === location.origin) return false;
+    var link = document.createElement("a");
+    link.href = origin + location.pathname;
+    link.textContent = origin;
+    status.textContent = "Security keys work only at ";
+    status.append(link, ". Open the portal there to use your key.");
+    status.hidden = false;
+    return true;
+  }
+
   function setup(el) {
     var kind = el.dataset.webauthn;
     var start = el.querySelector("[data-webauthn-start]");
@@ -93,7 +108,9 @@
       show("This browser does not support security keys.");
       return;
     }
+    if (elsewhere(status)) return;
     start.disabled = false;
+    if (start.hasAttribute("autofocus")) start.focus(); // the primary action (a disabled one cannot take it)
 
     function run(event) {
       event.preventDefault();
@@ -121,7 +138,7 @@
   }
 
   // Shared with passkey.js (the sign-in page's passwordless ceremony).
-  window.PortalWebAuthn = { requestOptions: requestOptions, credentialJSON: credentialJSON, post: post, explain: explain };
+  window.PortalWebAuthn = { requestOptions: requestOptions, credentialJSON: credentialJSON, post: post, explain: explain, elsewhere: elsewhere };
 
   document.querySelectorAll("[data-webauthn]").forEach(setup);
 })();

@@ -100,6 +100,17 @@ def test_a_passkey_on_the_wrong_origin_is_refused(
     add_passkey(page, login, ann)
     settings.WEBAUTHN_ORIGIN = "https://portal.example.com"  # the portal expects another address
     page.goto("/login/")
+    # The page names the address to open instead of offering the button ...
+    expect(page.locator("[data-passkey-status]")).to_contain_text(
+        "Security keys work only at https://portal.example.com"
+    )
+    # ... and a page that does not know it (its origin hint removed) is refused by the server.
+    page.add_init_script(
+        "new MutationObserver((_, o) => { const m = document.querySelector("
+        "'meta[name=\"webauthn-origin\"]'); if (m) { m.remove(); o.disconnect(); } })"
+        ".observe(document, {childList: true, subtree: true});"
+    )
+    page.goto("/login/")
     page.click("text=Sign in with a passkey")
     expect(page.locator("[data-passkey-status]")).to_contain_text("not accepted")
     shot("wrong-origin-refused")

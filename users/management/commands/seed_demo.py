@@ -12,6 +12,7 @@ them back) and the id sequence is moved past them, so do not add users meanwhile
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 import unicodedata
@@ -22,6 +23,7 @@ from datetime import timedelta
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from flocks.models import Flock, FlockMembership, FlockRole, new_flock_id
@@ -386,16 +388,25 @@ class Command(BaseCommand):
             self._progress(f"audit entries {start + len(rows)}/{count}")
 
     def _flocks(self, rng: random.Random, count: int) -> list[str]:
-        flocks = [
-            Flock(
-                flock_id=new_flock_id(),
-                name=f"{rng.choice(PLACES)} {rng.choice(KINDS)} {i + 1}",
-                note=rng.choice(
-                    ("", "", "Managed by the regional SOC", "Sensors in the server room")
-                ),
+        """``count`` flocks named "<place> <kind> <n>", every name free in any letter case (flock
+        names are unique): numbers go on after the flocks there are, past any name taken."""
+        taken = set(Flock.objects.values_list(Lower("name"), flat=True))
+        numbers = itertools.count(len(taken) + 1)
+        flocks = []
+        for _ in range(count):
+            place, kind = rng.choice(PLACES), rng.choice(KINDS)
+            name = next(
+                n for n in map(f"{place} {kind} {{}}".format, numbers) if n.lower() not in taken
             )
-            for i in range(count)
-        ]
+            flocks.append(
+                Flock(
+                    flock_id=new_flock_id(),
+                    name=name,
+                    note=rng.choice(
+                        ("", "", "Managed by the regional SOC", "Sensors in the server room")
+                    ),
+                )
+            )
         Flock.objects.bulk_create(flocks, batch_size=self.batch_size)
         if count:
             self.stdout.write(f"flocks {count}/{count}")
