@@ -342,3 +342,11 @@ def test_removing_a_passkey_says_passkey(ann, ann_passkey):
     assert not WebAuthnCredential.objects.exists()
     entry = AuditEntry.objects.get(action_type="user_webauthn_remove")
     assert entry.message == "Removed passkey “Laptop” of ann@example.com"
+
+
+def test_the_users_page_says_which_keys_are_passkeys(ann, ann_passkey, rechecked_admin):
+    assert add_key(ann, PasskeyDevice(), passkey=False, name="Blue key").status_code == 200
+    response = rechecked_admin.get(f"/users/{ann.pk}/")
+    assert response.status_code == 200, response
+    page = response.content.decode()
+    assert "security keys: Laptop (passkey), Blue key</dd>" in page
