@@ -255,5 +255,6 @@ class AuditEntry(models.Model):
         return action_label(self.action_type)
 
 
+from .nudges import PrintedPassword  # noqa: E402, F401  (the first admin's nudge, users/nudges.py)
 from .outbox import MailJob, OutboxMail  # noqa: E402, F401  (the mail outbox, its own module)
 from .session_store import UserSession  # noqa: E402, F401  (the sessions, with the engine)
