@@ -106,3 +106,16 @@ def test_a_large_seed_builds_every_index_again(monkeypatch):
     assert "secondary indexes" in output and "index users_user_email_trgm built" in output
     assert _index_names() == before
     assert User.objects.count() == 50 and User.objects.create(username="after").pk == 51
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY and deferred indexes")
+@pytest.mark.django_db(transaction=True)
+def test_a_large_seed_that_fails_leaves_tables_and_indexes_as_they_were(monkeypatch):
+    before = _index_names()
+    monkeypatch.setattr(seed_demo, "DEFER_INDEXES_FROM", 10)
+    with pytest.raises(CommandError):  # the audit entries need users: after the users went in
+        _seed(users=0, flocks=1, audit_entries=20)
+    monkeypatch.setattr(seed_demo.Command, "_user", lambda *args: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        _seed(users=60, flocks=0)
+    assert _index_names() == before and not User.objects.exists()
