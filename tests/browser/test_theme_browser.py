@@ -70,10 +70,14 @@ def test_the_pages_follow_the_system_and_the_toggle_is_remembered(open_page, log
     page.goto("/users/")
     assert page.evaluate("window.themeAtLoad") == "dark" and background(page) == DARK_BG
     assert page.locator("head > script[src$='theme.js']:not([defer]):not([async])").count() == 1
+    page.emulate_media(media="print")
+    assert background(page) == LIGHT_BG  # paper stays light
+    page.emulate_media(media="screen")
 
     # the Django admin reads the same choice, and its toggle writes it back for the portal
     page.goto("/django-admin/")
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    shot(page, "django-admin-dark-desktop")
     page.locator("#user-tools .theme-toggle").click()  # Django's cycle: dark -> light
     page.goto("/")
     assert page.evaluate("document.documentElement.dataset.theme") == "light"
