@@ -15,6 +15,7 @@ from helpers import (
     ORIGIN,
     PASSWORD,
     PasskeyDevice,
+    add_key,
     assertion,
     attestation,
     post_json,
@@ -22,7 +23,7 @@ from helpers import (
 )
 
 from users import services
-from users.models import AuditEntry, User, WebAuthnCredential
+from users.models import AuditEntry, WebAuthnCredential
 from users.twofactor.passkey_views import CLONED_STAGE, NOT_ACCEPTED
 from users.twofactor.session import CHECKED_AT, VERIFIED
 
@@ -36,18 +37,6 @@ NO_CHALLENGE = "No security key request is in progress. Start again."
 def _relying_party(settings):
     settings.WEBAUTHN_ORIGIN = ORIGIN
     settings.WEBAUTHN_RP_ID = "localhost"
-
-
-def add_key(
-    user: User, device: PasskeyDevice, *, passkey: bool = True, name: str = "Laptop", **kwargs
-):
-    """Register ``device`` on ``user``'s Security page ("Add a passkey", or "Add security key")."""
-    client = signed_in(user, checked_now=True)
-    base = "/account/security/passkeys/" if passkey else "/account/security/keys/"
-    options = client.post(base + "options/", content_type="application/json")
-    assert options.status_code == 200, options.content
-    credential = attestation(device, options.content, **kwargs)
-    return post_json(client, base, {"name": name, "credential": credential})
 
 
 @pytest.fixture
@@ -339,3 +328,42 @@ def test_a_passkey_sign_in_needs_no_totp_even_when_the_user_has_one(ann, ann_pas
     client = Client()
     assert sign_in(client, ann_passkey).status_code == 200
     assert client.get(f"/users/{ann.pk}/").status_code == 200
+
+
+def test_removing_a_passkey_says_passkey(ann, ann_passkey):
+    ann.refresh_from_db()  # adding the passkey ended her other sessions
+    client = signed_in(ann, checked_now=True)
+    key = WebAuthnCredential.objects.get()
+    assert (
+        "Remove the passkey “Laptop”?"
+        in client.get(f"/account/security/keys/{key.pk}/remove/").content.decode()
+    )
+    client.post(f"/account/security/keys/{key.pk}/remove/")
+    assert not WebAuthnCredential.objects.exists()
+    entry = AuditEntry.objects.get(action_type="user_webauthn_remove")
+    assert entry.message == "Removed passkey “Laptop” of ann@example.com"
+
+
+def test_the_users_page_says_which_keys_are_passkeys(ann, ann_passkey, rechecked_admin):
+    assert add_key(ann, PasskeyDevice(), passkey=False, name="Blue key").status_code == 200
+    response = rechecked_admin.get(f"/users/{ann.pk}/")
+    assert response.status_code == 200, response
+    page = response.content.decode()
+    assert "security keys: Laptop (passkey), Blue key</dd>" in page
+
+
+def test_a_visitors_session_for_a_challenge_is_short_and_signing_in_makes_it_full(
+    ann, ann_passkey, settings
+):
+    client = Client()
+    passkey_options(client)
+    assert client.session.get_expiry_age() == settings.TWOFACTOR_PENDING_SECONDS
+    # The password instead of the offered passkey: the signed-in session has the full age.
+    assert client.post("/login/", {"login": "ann", "password": PASSWORD}).url == "/login/verify/"
+    options = client.post("/login/verify/key/options/").content
+    post_json(client, "/login/verify/key/", {"credential": assertion(ann_passkey, options)})
+    assert SESSION_KEY in client.session
+    assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE
+    other = Client()
+    assert sign_in(other, ann_passkey).status_code == 200
+    assert other.session.get_expiry_age() == settings.SESSION_COOKIE_AGE

@@ -34,7 +34,7 @@ def attribute(html: str, name: str) -> str:
     return re.search(rf'{name}="([^"]*)"', html).group(1)
 
 
-def test_the_codes_page_offers_copy_download_and_print_and_names_the_file(enrolled, ann):
+def test_the_codes_page_offers_copy_download_and_print_and_names_the_file(enrolled, settings):
     response = enrolled.get(PAGE)
     html = response.content.decode()
     assert "no-store" in response["Cache-Control"]
@@ -42,7 +42,9 @@ def test_the_codes_page_offers_copy_download_and_print_and_names_the_file(enroll
     assert len(codes) == 10 and all(re.fullmatch(r"[a-z2-9]{5}-[a-z2-9]{5}", c) for c in codes)
     assert attribute(html, "data-filename") == "portal-recovery-codes-ann.txt"
     title = attribute(html, "data-title")
-    assert title.startswith("Portal (http://127.0.0.1:8000): recovery codes of ann@example.com")
+    assert title.startswith(
+        f"Portal ({settings.PORTAL_BASE_URL}): recovery codes of ann@example.com"
+    )
     for button in ('data-copy="recovery-codes"', "data-download", "data-print"):
         assert button in html
     assert 'id="recovery-codes"' in html and "I have saved them" in html

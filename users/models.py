@@ -210,6 +210,11 @@ class WebAuthnCredential(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"
 
+    @property
+    def kind(self) -> str:
+        """What the pages and the audit log call it."""
+        return "passkey" if self.discoverable else "security key"
+
 
 class AuditEntry(models.Model):
     """One management action. Names are copied in, so history survives removals; the actor's
@@ -250,5 +255,6 @@ class AuditEntry(models.Model):
         return action_label(self.action_type)
 
 
+from .nudges import PrintedPassword  # noqa: E402, F401  (the first admin's nudge, users/nudges.py)
 from .outbox import MailJob, OutboxMail  # noqa: E402, F401  (the mail outbox, its own module)
 from .session_store import UserSession  # noqa: E402, F401  (the sessions, with the engine)

@@ -6,6 +6,11 @@ from . import audit_views, mail_views, org_views, session_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path(
+        "nudges/first-admin/dismiss/",
+        views.first_admin_nudge_dismiss,
+        name="first_admin_nudge_dismiss",
+    ),
     path("users/", views.user_list, name="user_list"),
     path("users/add/", views.user_add, name="user_add"),
     path("users/<id:pk>/", views.user_detail, name="user_detail"),

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from flocks import services as flock_services
 from flocks.models import NAME_MAX_LENGTH, Flock, FlockMembership
@@ -25,7 +26,7 @@ from portal.lib.errors import PortalError
 from portal.lib.forms import add_service_error
 from users.twofactor.decorators import recent_auth_required, recent_auth_required_when
 
-from . import lockouts, mail, selectors, services, session_views
+from . import lockouts, mail, nudges, selectors, services, session_views
 from .access import confirmed_action, user_action
 from .audit import Actor
 from .forms import (
@@ -54,8 +55,17 @@ def home(request: HttpRequest) -> HttpResponse:
         "flock_count": Flock.objects.count(),
         "org": OrgSetting.load(),
         "audit_entries": list(AuditEntry.objects.order_by("-id")[:10]),
+        **nudges.admin_nudges(request.user),
     }
     return render(request, "users/dashboard.html", context)
+
+
+@require_POST
+@admin_required
+def first_admin_nudge_dismiss(request: HttpRequest) -> HttpResponse:
+    """Hide the first admin's "change the printed password, add a factor" banner for good."""
+    nudges.dismiss_first_admin_nudge(request.user)
+    return redirect("home")
 
 
 @admin_required

@@ -110,6 +110,7 @@
     }
     if (elsewhere(status)) return;
     start.disabled = false;
+    if (start.hasAttribute("autofocus")) start.focus(); // the primary action (a disabled one cannot take it)
 
     function run(event) {
       event.preventDefault();

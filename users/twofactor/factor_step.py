@@ -25,7 +25,7 @@ from users.models import User
 
 from . import app_or_recovery_code, recovery, session, totp, webauthn_keys
 from .errors import FactorRefused
-from .forms import CodeForm
+from .forms import CodeForm, RecoveryCodeForm
 from .signals import report_failure
 
 # Finishes a passed check and returns where to go next: (request, user, method, device).
@@ -87,12 +87,17 @@ def locked_out(
     return response
 
 
-def posted_code_form(request: HttpRequest) -> CodeForm:
-    """The code form, bound when this POST sent a code."""
-    return CodeForm(request.POST if request.POST.get("action") == "code" else None)
+def posted_code_form(request: HttpRequest) -> CodeForm | RecoveryCodeForm:
+    """The code form this POST sent, bound (the app's or the recovery code's); else the app's."""
+    action = request.POST.get("action")
+    if action == RecoveryCodeForm.action:
+        return RecoveryCodeForm(request.POST)
+    return CodeForm(request.POST if action == CodeForm.action else None)
 
 
-def code_passes(request: HttpRequest, user: User, code_form: CodeForm) -> tuple[str, Device] | None:
+def code_passes(
+    request: HttpRequest, user: User, code_form: CodeForm | RecoveryCodeForm
+) -> tuple[str, Device] | None:
     """(method, device) when the posted code passes; else None with the reason on the form
     (a wrong code also counts as a failed sign-in)."""
     if not (request.method == "POST" and code_form.is_valid()):
@@ -110,17 +115,33 @@ def code_passes(request: HttpRequest, user: User, code_form: CodeForm) -> tuple[
     return passed
 
 
-def page_context(request: HttpRequest, user: User, purpose: str, **forms: object) -> dict:
+def page_context(
+    request: HttpRequest, user: User, purpose: str, code_form: CodeForm | RecoveryCodeForm, **forms
+) -> dict:
     """The factor page's context; ``purpose`` names its security-key URLs
-    (``<purpose>_webauthn_*``)."""
+    (``<purpose>_webauthn_*``). The primary action has the focus: the key button when the user
+    has a key, else the app's code field, else the recovery code's (or the form just refused)."""
+    has_totp = totp.confirmed_device(user) is not None
+    has_keys = user.webauthn_credentials.exists()
+    app_form = code_form if isinstance(code_form, CodeForm) else CodeForm()
+    recovery_form = code_form if isinstance(code_form, RecoveryCodeForm) else RecoveryCodeForm()
+    if code_form.is_bound:
+        focus = "recovery" if code_form is recovery_form else "code"
+    else:
+        focus = "key" if has_keys else "code" if has_totp else "recovery"
+    app_form.fields["code"].widget.attrs["autofocus"] = focus == "code"
+    recovery_form.fields["code"].widget.attrs["autofocus"] = focus == "recovery"
     return {
         "subject": user,
-        "has_totp": totp.confirmed_device(user) is not None,
-        "has_keys": user.webauthn_credentials.exists(),
+        "has_totp": has_totp,
+        "has_keys": has_keys,
         "has_recovery": recovery.has_codes(user),
+        "focus": focus,
         "next": safe_next(request, ""),
         "options_url": reverse(f"{purpose}_webauthn_options"),
         "verify_url": reverse(f"{purpose}_webauthn_verify"),
+        "code_form": app_form,
+        "recovery_form": recovery_form,
         **forms,
     }
 

@@ -56,15 +56,39 @@ class LoginForm(forms.Form):
 
 
 class CodeForm(forms.Form):
+    """A six-digit authenticator-app code: phones show their number pad for it."""
+
+    action = "code"
     code = forms.CharField(
         label="Code",
         max_length=32,
         widget=forms.TextInput(
             attrs={
                 "autocomplete": "one-time-code",
+                "inputmode": "numeric",
                 "autocapitalize": "none",
                 "spellcheck": "false",
                 "autofocus": True,
+            }
+        ),
+    )
+
+
+class RecoveryCodeForm(forms.Form):
+    """A recovery code: letters and digits (``recovery.ALPHABET``), so the whole keyboard and no
+    one-time-code autofill; its fields are prefixed (``recovery-code``) beside the app's."""
+
+    action = "recovery"
+    prefix = "recovery"
+    code = forms.CharField(
+        label="Recovery code",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "placeholder": "xxxxx-xxxxx",
             }
         ),
     )

@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from portal.lib.errors import InvalidInput, PortalError
-from users import services, session_views
+from users import nudges, services, session_views
 from users.audit import Actor
 from users.models import User, WebAuthnCredential
 
@@ -56,6 +56,7 @@ def security(request: HttpRequest) -> HttpResponse:
             "key_form": KeyNameForm(),
             "passkey_form": PasskeyNameForm(auto_id="id_passkey_%s"),
             **session_views.sessions_context(request, user),
+            "single_device": nudges.single_device(user) if user.is_admin else None,
         },
     )
 
@@ -104,6 +105,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "qr_svg": totp.qr_svg(device),
+            "otpauth_url": device.config_url,  # what the QR code holds, to tap on a phone
             "secret": totp.secret_text(device),
             "replacing": totp.confirmed_device(request.user) is not None,
         },
@@ -221,11 +223,11 @@ def key_remove(request: HttpRequest, pk: int) -> HttpResponse:
         except FactorRefused as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Security key “{key.name}” removed.")
+            messages.success(request, f"{key.kind.capitalize()} “{key.name}” removed.")
         return redirect("security")
     return _confirm_page(
         request,
-        f"Remove the security key “{key.name}”?",
+        f"Remove the {key.kind} “{key.name}”?",
         "It will no longer work for signing in.",
         "Remove key",
     )

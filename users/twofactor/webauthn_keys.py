@@ -19,8 +19,6 @@ import json
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Value
-from django.db.models.functions import Greatest
 from django.http import HttpRequest
 from django.utils import timezone
 from webauthn import (
@@ -163,7 +161,6 @@ def register(
         raise FactorRefused(f"The security key's answer was not accepted: {exc}") from None
     transports = credential.get("response", {}).get("transports") or []
     discoverable = passkey and reported_discoverable(credential)
-    kind = "passkey" if discoverable else "security key"
     try:
         with transaction.atomic():
             key = WebAuthnCredential.objects.create(
@@ -178,7 +175,7 @@ def register(
             record(
                 actor,
                 "user_webauthn_add",
-                f"Added {kind} “{name}” for {user.label}",
+                f"Added {key.kind} “{name}” for {user.label}",
                 target=user,
                 key=name,
                 passkey=discoverable,
@@ -218,30 +215,41 @@ class SignCountWentBack(FactorRefused):
 def _verify_assertion(
     key: WebAuthnCredential, credential: dict, challenge: bytes, *, require_user_verification: bool
 ) -> None:
-    """Check an assertion by ``key`` (origin, RP ID, signature, counter); store its new count."""
-    try:
-        verified = verify_authentication_response(
-            credential=credential,
-            expected_challenge=challenge,
-            expected_rp_id=settings.WEBAUTHN_RP_ID,
-            expected_origin=settings.WEBAUTHN_ORIGIN,
-            credential_public_key=bytes(key.public_key),
-            credential_current_sign_count=key.sign_count,
-            require_user_verification=require_user_verification,
+    """Check an assertion by ``key`` (origin, RP ID, signature, counter); store its new count.
+
+    The counter is read and moved under the key's row lock: two answers with the same count
+    (a key and its copy, used at once) cannot both pass."""
+    with transaction.atomic():
+        count = (
+            WebAuthnCredential.objects.select_for_update()
+            .filter(pk=key.pk)
+            .values_list("sign_count", flat=True)
+            .first()
         )
-    except InvalidAuthenticationResponse as exc:
-        if "sign count" in str(exc):
-            raise SignCountWentBack(
-                "This key's signature counter went backwards, so it may have been copied. Ask an "
-                "admin."
-            ) from None
-        raise FactorRefused(f"The security key's answer was not accepted: {exc}") from None
-    except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
-        raise FactorRefused(f"The security key's answer was not accepted: {exc}") from None
-    # Only ever move the counter forward, even when two uses race.
-    WebAuthnCredential.objects.filter(pk=key.pk).update(
-        sign_count=Greatest("sign_count", Value(verified.new_sign_count)), last_used=timezone.now()
-    )
+        if count is None:
+            raise FactorRefused("This security key was removed.")
+        try:
+            verified = verify_authentication_response(
+                credential=credential,
+                expected_challenge=challenge,
+                expected_rp_id=settings.WEBAUTHN_RP_ID,
+                expected_origin=settings.WEBAUTHN_ORIGIN,
+                credential_public_key=bytes(key.public_key),
+                credential_current_sign_count=count,
+                require_user_verification=require_user_verification,
+            )
+        except InvalidAuthenticationResponse as exc:
+            if "sign count" in str(exc):
+                raise SignCountWentBack(
+                    "This key's signature counter went backwards, so it may have been copied. "
+                    "Ask an admin."
+                ) from None
+            raise FactorRefused(f"The security key's answer was not accepted: {exc}") from None
+        except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
+            raise FactorRefused(f"The security key's answer was not accepted: {exc}") from None
+        WebAuthnCredential.objects.filter(pk=key.pk).update(
+            sign_count=verified.new_sign_count, last_used=timezone.now()
+        )
 
 
 def passkey_options(request: HttpRequest) -> str:
@@ -300,7 +308,7 @@ def rename(actor: Actor, key: WebAuthnCredential, name: str) -> WebAuthnCredenti
         record(
             actor,
             "user_webauthn_rename",
-            f"Renamed security key “{before}” to “{name}” for {key.user.label}",
+            f"Renamed {key.kind} “{before}” to “{name}” for {key.user.label}",
             target=key.user,
             before=before,
             after=name,
@@ -317,7 +325,7 @@ def remove(actor: Actor, key: WebAuthnCredential) -> None:
         record(
             actor,
             "user_webauthn_remove",
-            f"Removed security key “{key.name}” of {user.label}",
+            f"Removed {key.kind} “{key.name}” of {user.label}",
             target=user,
         )
 

@@ -6,6 +6,7 @@ import secrets
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from users import nudges
 from users.audit import Actor, record
 from users.models import AccessLevel, User
 
@@ -23,9 +24,12 @@ class Command(BaseCommand):
             return
         username = os.environ.get("PORTAL_ADMIN_USERNAME", "admin")
         email = os.environ.get("PORTAL_ADMIN_EMAIL", "admin@example.com")
-        password = os.environ.get("PORTAL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        generated = not os.environ.get("PORTAL_ADMIN_PASSWORD")  # unset or empty
+        password = secrets.token_urlsafe(12) if generated else os.environ["PORTAL_ADMIN_PASSWORD"]
         with transaction.atomic():
             user = User.objects.create_superuser(username=username, email=email, password=password)
+            if generated:
+                nudges.remember_printed_password(user)  # printed below: nudge until changed
             record(
                 Actor.system("manage.py ensure_admin"),
                 "user_add",
@@ -34,7 +38,7 @@ class Command(BaseCommand):
             )
         self.stdout.write(self.style.SUCCESS("Created the first admin account:"))
         self.stdout.write(f"  user name: {username}\n  e-mail:    {email}")
-        if "PORTAL_ADMIN_PASSWORD" in os.environ:
-            self.stdout.write("  password:  (from PORTAL_ADMIN_PASSWORD)")
-        else:
+        if generated:
             self.stdout.write(f"  password:  {password}   (shown once: keep it)")
+        else:
+            self.stdout.write("  password:  (from PORTAL_ADMIN_PASSWORD)")
