@@ -338,6 +338,7 @@ http {{
     fastcgi_temp_path {dir}/fastcgi;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
+{pool}
     server {{
         listen 127.0.0.1:{port};
         location / {{
@@ -351,13 +352,18 @@ http {{
 
 
 @contextmanager
-def nginx(upstream: str) -> Iterator[str]:
-    """A reverse proxy to ``upstream`` that appends the peer to X-Forwarded-For; yields its URL."""
+def nginx(upstream: str | list[str]) -> Iterator[str]:
+    """A reverse proxy to ``upstream`` (or round robin over several) that appends the peer to
+    X-Forwarded-For; yields its URL."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     port = free_port()
+    pool = ""
+    if isinstance(upstream, list):
+        servers = "".join(f" server {url.removeprefix('http://')};" for url in upstream)
+        pool, upstream = f"    upstream pool {{{servers} }}", "http://pool"
     with tempfile.TemporaryDirectory(prefix="portal-nginx-") as folder:
         config = Path(folder) / "nginx.conf"
-        config.write_text(NGINX_CONFIG.format(dir=folder, port=port, upstream=upstream))
+        config.write_text(NGINX_CONFIG.format(dir=folder, port=port, upstream=upstream, pool=pool))
         with open(Path(folder) / "stderr.log", "wb") as log:
             process = subprocess.Popen([binary, "-c", str(config), "-p", folder], stderr=log)
         url = f"http://127.0.0.1:{port}"

@@ -4,6 +4,10 @@ out through the real outbox in batches, each user once, and sends the mails."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -14,6 +18,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from servers import BASE_DIR, LIVE_DB, test_database_url
 
 from users import mail, services
 from users.models import MailJob, OrgSetting, OutboxMail, User
@@ -127,3 +132,36 @@ def test_a_deadline_already_past_is_said_so(settings, people, system):
     worker_pass()
     body = next(m.body for m in outbox.outbox if m.to == ["u0@example.com"])
     assert "That time has passed" in body
+
+
+@LIVE_DB
+def test_the_running_worker_sends_a_backlog_without_pausing_between_passes(system):
+    """250 users at 100 a batch and 100 mails a pass: several passes, which a worker told to
+    wait 600 s between passes finishes long before the first wait would end, because it only
+    waits when a pass found less than a full batch to do."""
+    User.objects.bulk_create(
+        User(username=f"bulk{n}", email=f"bulk{n}@example.com") for n in range(250)
+    )
+    job = mail.queue_enrol_reminders(system)
+    env = os.environ | {
+        "DATABASE_URL": test_database_url(),
+        "PORTAL_MAIL_FANOUT_BATCH": "100",
+        "EMAIL_URL": "dummymail://",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "send_queued_mail", "--interval", "600"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):  # at most 60 s, far below one 600 s pause
+            job.refresh_from_db()
+            sent = OutboxMail.objects.filter(status=MailStatus.SENT).count()
+            if job.finished_at and sent == 250:
+                break
+            time.sleep(0.1)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert (job.queued_mails, sent) == (250, 250)

@@ -80,6 +80,7 @@ def test_the_link_works_once(client, ann, sent_mail):
     again = Client().get(path, follow=True)
     assert again.context["validlink"] is False
     assert b"This link is no longer valid" in again.content
+    assert b'<a href="/accounts/forgot/">Ask for a new link</a>' in again.content
     ann.refresh_from_db()
     assert ann.check_password(NEW_PASSWORD)
     mail = OutboxMail.objects.get()

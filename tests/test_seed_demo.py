@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count
 
 from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership
@@ -71,3 +72,50 @@ def test_flock_names_stay_unique_over_runs_and_past_names_taken():
 def test_refuses_negative_numbers():
     with pytest.raises(CommandError):
         _seed(users=-1, flocks=1)
+
+
+def test_audit_entries_are_about_the_new_users_and_searchable():
+    _seed(users=30, flocks=2, audit_entries=90)
+    entries = AuditEntry.objects.exclude(action_type="seed_demo")
+    assert entries.count() == 90
+    emails = set(User.objects.values_list("email", flat=True))
+    assert {entry.target_label for entry in entries} <= emails
+    assert all(entry.target.email == entry.target_label for entry in entries[:10])
+    assert (
+        AuditEntry.objects.get(action_type="seed_demo").additional_information["audit_entries"]
+        == 90
+    )
+
+
+def _index_names() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename IN "
+            "('users_user', 'flocks_flockmembership', 'users_auditentry')"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY and deferred indexes")
+@pytest.mark.django_db(transaction=True)  # each batch commits, as outside a test
+def test_a_large_seed_builds_every_index_again(monkeypatch):
+    before = _index_names()
+    assert "users_user_email_trgm" in before
+    monkeypatch.setattr(seed_demo, "DEFER_INDEXES_FROM", 10)
+    output = _seed(users=50, flocks=3, audit_entries=20)
+    assert "secondary indexes" in output and "index users_user_email_trgm built" in output
+    assert _index_names() == before
+    assert User.objects.count() == 50 and User.objects.create(username="after").pk == 51
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY and deferred indexes")
+@pytest.mark.django_db(transaction=True)
+def test_a_large_seed_that_fails_leaves_tables_and_indexes_as_they_were(monkeypatch):
+    before = _index_names()
+    monkeypatch.setattr(seed_demo, "DEFER_INDEXES_FROM", 10)
+    with pytest.raises(CommandError):  # the audit entries need users: after the users went in
+        _seed(users=0, flocks=1, audit_entries=20)
+    monkeypatch.setattr(seed_demo.Command, "_user", lambda *args: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        _seed(users=60, flocks=0)
+    assert _index_names() == before and not User.objects.exists()

@@ -282,10 +282,25 @@ class UserAdmin(ServiceErrorsAsMessages):
             self.message_user(request, f"Removed {len(selected)} user(s).", messages.SUCCESS)
 
 
+class OrgSettingForm(forms.ModelForm):
+    """Says here what the org settings page says before switching enforcement on."""
+
+    class Meta:
+        model = OrgSetting
+        fields = ["globally_enforce_2fa", "grace_period_hours", "self_service_password_reset"]
+        help_texts = {
+            "globally_enforce_2fa": "Saved at once, without the org settings page's confirmation: "
+            "once their grace period is over, users without a second factor can reach only the "
+            "Security page, signed-in users from their next page (not their next sign-in).",
+        }
+
+
 @admin.register(OrgSetting)
 class OrgSettingAdmin(admin.ModelAdmin):
     """The single settings row; the switches (and the grace period) go through their services
     (audited)."""
+
+    form = OrgSettingForm
 
     list_display = [
         "__str__",

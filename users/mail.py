@@ -46,6 +46,7 @@ TEMPLATES = {
     MailKind.ENROL_REMINDER: ("emails/enrol_reminder.txt", "Set up a second factor for the portal"),
 }
 RECENT_MAILS = 5
+SEND_BATCH = 100  # mails one worker pass sends at most
 ERROR_MAX = OutboxMail._meta.get_field("last_error").max_length
 # Refusals of one message; any other failure (refused connection, timeout, disconnect)
 # means the server is unreachable, and the rest of the pass waits for the next one.
@@ -236,7 +237,7 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.PORTAL_MAIL_RETRY_MAX_SECONDS))
 
 
-def send_due(limit: int = 100) -> Counter:
+def send_due(limit: int = SEND_BATCH) -> Counter:
     """Send the mails that are due, oldest first; returns how many were sent, put off, failed.
     An unreachable server ends the pass, so a hanging one costs one EMAIL_TIMEOUT, not one a
     mail."""

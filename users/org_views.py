@@ -49,14 +49,13 @@ def org_settings(request: HttpRequest) -> HttpResponse:
             "grace_period_hours": org.grace_period_hours,
         },
     )
-    without_factor = selectors.users_without_second_factor().count()
     if request.method == "POST" and form.is_valid():
         enabled = form.cleaned_data["globally_enforce_2fa"]
         hours = form.cleaned_data["grace_period_hours"]
         if hours == org.grace_period_hours:
             hours = None
         if enabled and not org.globally_enforce_2fa and not form.cleaned_data["confirmed"]:
-            return _confirm_enforcement(request, org, without_factor, hours)
+            return _confirm_enforcement(request, org, hours)
         if enabled != org.globally_enforce_2fa or hours is not None:
             org = services.set_global_2fa(Actor.from_request(request), enabled, hours)
             messages.success(request, _saved_message(org))
@@ -70,21 +69,19 @@ def org_settings(request: HttpRequest) -> HttpResponse:
         ),
         "grace_period_ends": org.grace_period_ends(),
         "grace_period_over": (org.grace_period_ends() or timezone.now()) <= timezone.now(),
-        "without_factor": without_factor,
+        "without_factor": selectors.users_without_second_factor().count(),
         "without_factor_url": f"{reverse('user_list')}?disabled=no&two_factor=none",
         "reminder_job": MailJob.objects.filter(kind=MailKind.ENROL_REMINDER).first(),
     }
     return render(request, "users/org_settings.html", context, status=400 if form.is_bound else 200)
 
 
-def _confirm_enforcement(
-    request: HttpRequest, org: OrgSetting, without_factor: int, hours: int | None
-) -> HttpResponse:
+def _confirm_enforcement(request: HttpRequest, org: OrgSetting, hours: int | None) -> HttpResponse:
     """Turning enforcement on says what happens, and to whom, before it happens."""
     hours = org.grace_period_hours if hours is None else hours
     context = {
         "section": "org",
-        "without_factor": without_factor,
+        "without_factor": selectors.users_without_second_factor().count(),
         "hours": hours,
         "ends": timezone.now() + timedelta(hours=hours),
     }

@@ -556,9 +556,11 @@ def set_global_2fa(
             setattr(org, name, value)
         org.save(update_fields=[*columns, "updated"])
         hours, ends = org.grace_period_hours, org.grace_period_ends()
-        details: dict[str, object] = {"grace_period_hours": hours}
-        if ends is not None:
-            details["grace_period_ends"] = ends.isoformat()
+        details: dict[str, object] = {}  # without a period the entry stays as it always was
+        if hours:
+            details["grace_period_hours"] = hours
+            if ends is not None:
+                details["grace_period_ends"] = ends.isoformat()
         period = f"a grace period of {hours} hours" if hours else "no grace period"
         if ends is not None and hours:
             period += f" (ends {ends:%Y-%m-%d %H:%M} UTC for existing users)"

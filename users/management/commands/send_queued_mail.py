@@ -42,10 +42,11 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: stop.set())
         while not stop.is_set():
             close_old_connections()  # drops a connection the database closed (a restart)
+            busy = False
             try:
-                mail.fan_out()
-                mail.send_due()
+                busy = mail.fan_out() > 0
+                busy = sum(mail.send_due().values()) >= mail.SEND_BATCH or busy
             except DatabaseError as exc:  # the database restarting: try again next pass
                 logger.warning("Mail worker: database unavailable (%s); trying again", exc)
                 connection.close()
-            stop.wait(interval)
+            stop.wait(0 if busy else interval)  # a backlog (a mail job) goes out without pauses
