@@ -33,7 +33,12 @@ class FlockNoteForm(forms.Form):
 class MemberForm(forms.Form):
     """Add a member by e-mail; the role is for admins (a flock's manager adds watchers only)."""
 
-    email = forms.CharField(label="E-mail", max_length=254, widget=forms.EmailInput)
+    email = forms.CharField(
+        label="E-mail",
+        max_length=254,
+        widget=forms.EmailInput,
+        help_text="Pick someone above, or type their exact e-mail.",
+    )
     role = forms.ChoiceField(label="Role", choices=FlockRole.choices, initial=FlockRole.WATCHER)
 
     def __init__(self, *args, admin: bool, **kwargs) -> None:

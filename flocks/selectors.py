@@ -7,7 +7,7 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, 
 from django.db.models.functions import Coalesce
 
 from users.models import User
-from users.selectors import users_with_factors
+from users.selectors import fragment_match, users_with_factors
 
 from .models import Flock, FlockMembership, FlockRole
 
@@ -51,3 +51,55 @@ def flocks_with_member_counts() -> QuerySet[Flock]:
         manager_count=_member_count(FlockRole.MANAGER),
         watcher_count=_member_count(FlockRole.WATCHER),
     )
+
+
+PICKER_LIMIT = 20
+
+
+def visible_flocks(viewer: User) -> QuerySet[Flock]:
+    """Every flock for an admin; anyone else's own flocks (as the flocks page lists them)."""
+    if viewer.is_admin:
+        return Flock.objects.all()
+    return Flock.objects.filter(memberships__user=viewer)
+
+
+def flock_choices(
+    viewer: User, term: str, *, role_of: User | None = None, limit: int = PICKER_LIMIT
+) -> tuple[list[Flock], bool]:
+    """At most ``limit`` of the flocks ``viewer`` sees whose name matches ``term`` (a fragment,
+    indexed: ``fragment_match``), by name, each with ``role``: ``role_of``'s role in it or None;
+    and whether there are more. One query, whatever the number of flocks."""
+    flocks = visible_flocks(viewer)
+    if term:
+        flocks = flocks.filter(fragment_match(term, "name"))
+    if role_of is not None:
+        mine = FlockMembership.objects.filter(flock=OuterRef("pk"), user=role_of)
+        flocks = flocks.annotate(role=Subquery(mine.values("role")[:1]))
+    found = list(flocks.order_by("name", "flock_id")[: limit + 1])
+    return found[:limit], len(found) > limit
+
+
+def people_for(viewer: User) -> QuerySet[User]:
+    """Whom ``viewer`` may pick as a flock's new member: every user with an e-mail for an
+    admin; for a manager, only the users who share a flock with them (people they can see on
+    their flocks' pages already, so listing them reveals no account)."""
+    people = User.objects.filter(email__isnull=False)
+    if viewer.is_admin:
+        return people
+    their_flocks = FlockMembership.objects.filter(user=viewer).values("flock_id")
+    return people.filter(
+        pk__in=FlockMembership.objects.filter(flock_id__in=their_flocks).values("user_id")
+    )
+
+
+def people_choices(
+    viewer: User, flock: Flock, term: str, *, limit: int = PICKER_LIMIT
+) -> tuple[list[User], bool]:
+    """At most ``limit`` of ``people_for(viewer)`` matching ``term`` in e-mail or user name, each
+    with ``role``: their role in ``flock`` or None; and whether there are more. One query."""
+    people = people_for(viewer)
+    if term:
+        people = people.filter(fragment_match(term, "email", "username"))
+    role = FlockMembership.objects.filter(flock=flock, user=OuterRef("pk")).values("role")[:1]
+    found = list(people.annotate(role=Subquery(role)).order_by("email")[: limit + 1])
+    return found[:limit], len(found) > limit

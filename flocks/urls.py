@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from . import key_views, views
+from . import key_views, picker_views, views
 
 urlpatterns = [
     path("", views.flock_list, name="flock_list"),
     path("add/", views.flock_add, name="flock_add"),
+    path("search.json", picker_views.flock_search, name="flock_search"),
     path("<flock_id:flock_id>/", views.flock_detail, name="flock_detail"),
     path("<flock_id:flock_id>/rename/", views.flock_rename, name="flock_rename"),
     path("<flock_id:flock_id>/note/", views.flock_note, name="flock_note"),
@@ -16,6 +17,7 @@ urlpatterns = [
         views.flock_member_remove,
         name="flock_member_remove",
     ),
+    path("<flock_id:flock_id>/people.json", picker_views.flock_people, name="flock_people"),
     path("<flock_id:flock_id>/delete/", views.flock_delete, name="flock_delete"),
     path("<flock_id:flock_id>/api-keys/", key_views.api_keys_page, name="flock_api_keys"),
 ]

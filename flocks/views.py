@@ -24,12 +24,14 @@ from portal.lib.access import admin_required
 from portal.lib.errors import PortalError
 from portal.lib.forms import add_service_error
 from users.audit import Actor
+from users.models import User
+from users.services import clean_email
 
 from . import services
 from .access import flock_page
 from .forms import FlockForm, FlockNoteForm, MemberForm, RenameForm
 from .models import NAME_MAX_LENGTH, Flock, FlockMembership, FlockRole
-from .selectors import flocks_with_member_counts
+from .selectors import flocks_with_member_counts, people_choices, people_for
 
 FLOCKS_PER_PAGE = 50
 
@@ -85,9 +87,20 @@ def _render_detail(
             rename_form=RenameForm(initial={"name": flock.name}),
             note_form=FlockNoteForm(initial={"note": flock.note}),
             member_form=MemberForm(admin=request.user.is_admin),
+            **_people_search(request, flock),
         )
     context.update(forms)
     return render(request, "flocks/detail.html", context, status=status)
+
+
+def _people_search(request: HttpRequest, flock: Flock) -> dict:
+    """The member picker without JavaScript: ``?people_q=`` lists the people the visitor may add
+    (``people_for``: anyone for an admin, people sharing a flock for a manager), at most 20."""
+    term = request.GET.get("people_q", "").strip()[:254]
+    if not term:
+        return {"people_q": ""}
+    people, more = people_choices(request.user, flock, term)
+    return {"people_q": term, "people": people, "more_people": more}
 
 
 @login_required
@@ -143,20 +156,36 @@ def flock_member_add(request: HttpRequest, flock: Flock, role: str | None) -> Ht
     """Admins add a manager or watcher; a flock's manager adds watchers."""
     form = MemberForm(request.POST, admin=request.user.is_admin)
     if form.is_valid():
-        actor = Actor.from_request(request)
+        actor, email = Actor.from_request(request), form.cleaned_data["email"]
         try:
-            [user] = services.users_by_email([form.cleaned_data["email"]], "email")
             if request.user.is_admin:
+                [user] = services.users_by_email([email], "email")
                 services.assign_user(actor, user, [flock], form.cleaned_data["role"])
+                answer = f"{user.label} is now a {form.cleaned_data['role']} of {flock.name}."
             else:
-                services.add_watcher(actor, flock, user)
+                answer = _manager_adds(actor, request.user, flock, email)
         except PortalError as exc:
             add_service_error(form, exc)
         else:
-            added_as = form.cleaned_data.get("role", FlockRole.WATCHER)
-            messages.success(request, f"{user.label} is now a {added_as} of {flock.name}.")
+            messages.success(request, answer)
             return redirect("flock_detail", flock_id=flock.flock_id)
     return _render_detail(request, flock, role, status=400, member_form=form)
+
+
+def _manager_adds(actor: Actor, manager: User, flock: Flock, email: str) -> str:
+    """A flock's manager adds a watcher by e-mail. Someone they share a flock with (the picker's
+    people) is named in the answer. For any other address the answer is the same whether an
+    account has it or not, so it tells no one which addresses have accounts; an account that
+    has it becomes a watcher (it cannot be a manager here: it would share this flock)."""
+    email = clean_email(email, "email")
+    known = people_for(manager).filter(email=email).first()
+    if known is not None:
+        services.add_watcher(actor, flock, known)
+        return f"{known.label} is now a watcher of {flock.name}."
+    stranger = User.objects.filter(email=email).first()
+    if stranger is not None:
+        services.add_watcher(actor, flock, stranger)
+    return f"If {email} has an account here, it is now a watcher of {flock.name}."
 
 
 @login_required

@@ -361,6 +361,7 @@ def post_json(client: Client, url: str, body: dict | None = None):
 def add_key(user, device: SoftWebauthnDevice, *, passkey: bool = True, name: str = "Laptop", **kw):
     """Register ``device`` on ``user``'s Security page ("Add a passkey", or with ``passkey``
     False "Add security key"); ``kw`` goes to ``attestation`` (e.g. ``origin``)."""
+    user.refresh_from_db()  # an earlier key ended the sessions of the user as it was
     client = signed_in(user, checked_now=True)
     base = "/account/security/passkeys/" if passkey else "/account/security/keys/"
     options = client.post(base + "options/", content_type="application/json")

@@ -21,7 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 from helpers import NEW_PASSWORD, PASSWORD, assert_sent_to_login, db_state
 
-from users.active_sessions import session_id
+from users.active_sessions import end_session, session_id
+from users.audit import Actor
 from users.models import AuditEntry, User
 from users.session_store import SessionStore, UserSession
 
@@ -311,3 +312,27 @@ def test_clearsessions_deletes_expired_sessions(ann):
     UserSession.objects.exclude(session_key=key_of(live)).update(expire_date=timezone.now())
     call_command("clearsessions", stdout=StringIO())
     assert list(UserSession.objects.values_list("session_key", flat=True)) == [key_of(live)]
+
+
+def test_a_copy_read_just_before_the_end_is_not_left_in_the_cache(
+    ann, settings, monkeypatch, committed
+):
+    """The race of a cache miss: one request reads the row, the session is ended (row and cached
+    copy gone), then that request caches what it read. Its copy must not outlive the session."""
+    settings.SESSION_CACHE_ALIAS = "default"
+    phone = browser_of("ann", IPHONE)
+    key, cache = key_of(phone), caches["default"]
+    cache.delete(SessionStore.cache_key_prefix + key)  # evicted, or Redis restarted
+    read = SessionStore._get_session_from_db
+
+    def read_then_end(store):
+        row = read(store)
+        with committed(execute=True):
+            assert end_session(Actor.system("tests"), ann, session_id(key))
+        return row
+
+    monkeypatch.setattr(SessionStore, "_get_session_from_db", read_then_end)
+    assert phone.get(SECURITY).status_code == 200  # in flight: it began before the end
+    monkeypatch.undo()
+    assert cache.get(SessionStore.cache_key_prefix + key) is None
+    assert_signed_out(phone)

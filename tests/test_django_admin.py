@@ -141,6 +141,9 @@ def test_audit_log_is_read_only(rechecked_admin, admin, system):
 
 def test_org_setting_switch_and_grace_period_are_audited(rechecked_admin):
     url = reverse("admin:users_orgsetting_change", args=[OrgSetting.load().pk])
+    assert "signed-in users from their next page (not their next sign-in)" in (
+        rechecked_admin.get(url).content.decode()
+    )
     rechecked_admin.post(url, {"globally_enforce_2fa": "on", "grace_period_hours": "24"})
     org = OrgSetting.load()
     assert org.globally_enforce_2fa and org.enforced_since is not None

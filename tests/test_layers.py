@@ -51,6 +51,7 @@ FLOCKS_FACES = (
     "flocks.urls",
     "flocks.api_v1",
     "flocks.key_views",
+    "flocks.picker_views",
 )
 FLOCKS_CORE = (
     "flocks.models",

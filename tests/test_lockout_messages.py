@@ -54,6 +54,25 @@ def test_a_locked_pair_is_told_until_when_and_to_ask_an_admin(ann, settings):
     assert "(about 5 minutes)" in alert(response)
 
 
+def test_the_api_waits_as_long_as_the_page(client, admin_ann, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    for n in range(2):
+        call(
+            client,
+            "GET",
+            "users",
+            auth=basic("ann@example.com", f"guess {n}"),
+            remote_addr="10.1.7.1",
+        )
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=10))
+    api = call(
+        client, "GET", "users", auth=basic("ann@example.com", PASSWORD), remote_addr="10.1.7.1"
+    )
+    page = sign_in("10.1.7.1", "ann@example.com")
+    assert api.status_code == page.status_code == 429
+    assert 295 <= int(api["Retry-After"]) <= 300 and 295 <= int(page["Retry-After"]) <= 300
+
+
 def test_the_answer_is_the_same_for_a_name_that_matches_no_user(ann, settings):
     """The page already answers a wrong password and an unknown name alike; paused, too: the
     unknown name is counted and paused the same way, and the words are the same."""

@@ -45,7 +45,7 @@ def test_every_recorded_action_has_a_label_and_unknown_codes_read_as_words():
     assert all(
         label and (label[0].isupper() or label[0].isdigit()) for label in ACTION_LABELS.values()
     )
-    assert action_label("user_sessions_end") == "User sessions end"
+    assert action_label("user_things_end") == "User things end"
     assert action_label("user_totp_thing") == "User authenticator app thing"
 
 

@@ -342,3 +342,28 @@ def test_removing_a_passkey_says_passkey(ann, ann_passkey):
     assert not WebAuthnCredential.objects.exists()
     entry = AuditEntry.objects.get(action_type="user_webauthn_remove")
     assert entry.message == "Removed passkey “Laptop” of ann@example.com"
+
+
+def test_the_users_page_says_which_keys_are_passkeys(ann, ann_passkey, rechecked_admin):
+    assert add_key(ann, PasskeyDevice(), passkey=False, name="Blue key").status_code == 200
+    response = rechecked_admin.get(f"/users/{ann.pk}/")
+    assert response.status_code == 200, response
+    page = response.content.decode()
+    assert "Security keys: Laptop (passkey), Blue key</dd>" in page
+
+
+def test_a_visitors_session_for_a_challenge_is_short_and_signing_in_makes_it_full(
+    ann, ann_passkey, settings
+):
+    client = Client()
+    passkey_options(client)
+    assert client.session.get_expiry_age() == settings.TWOFACTOR_PENDING_SECONDS
+    # The password instead of the offered passkey: the signed-in session has the full age.
+    assert client.post("/login/", {"login": "ann", "password": PASSWORD}).url == "/login/verify/"
+    options = client.post("/login/verify/key/options/").content
+    post_json(client, "/login/verify/key/", {"credential": assertion(ann_passkey, options)})
+    assert SESSION_KEY in client.session
+    assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE
+    other = Client()
+    assert sign_in(other, ann_passkey).status_code == 200
+    assert other.session.get_expiry_age() == settings.SESSION_COOKIE_AGE

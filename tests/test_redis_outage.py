@@ -13,6 +13,8 @@ from django.test import Client
 from helpers import PASSWORD
 from servers import RedisServer, redis_caches
 
+from users.active_sessions import session_id
+
 pytestmark = pytest.mark.django_db
 RETRY = 0.5
 
@@ -133,3 +135,28 @@ def test_a_session_ended_while_redis_hangs_is_not_revived_by_its_old_copy(redis_
 def _fallback_keys(fragment: str) -> list[str]:
     local = caches["default"].fallback
     return [key.split(":", 2)[-1] for key in local._cache if fragment in key]
+
+
+def test_a_session_signed_out_from_another_while_redis_hangs_stays_ended(
+    redis_cache, ann, django_capture_on_commit_callbacks
+):
+    laptop, phone = Client(), Client()
+    for browser in (laptop, phone):
+        assert sign_in(browser).status_code == 302
+    assert phone.get("/account/security/").status_code == 200
+    phone_key = phone.cookies["sessionid"].value
+    assert redis_cache.keys("*cached_db*" + phone_key), "the session is cached in Redis"
+
+    redis_cache.freeze()
+    with django_capture_on_commit_callbacks(execute=True):  # the cached copy goes after commit
+        response = laptop.post(
+            "/account/security/sessions/end/", {"session": session_id(phone_key)}
+        )
+    assert response.status_code == 302
+    redis_cache.thaw()
+    assert redis_cache.keys("*cached_db*" + phone_key), "the stale copy is still in Redis"
+
+    wait_for_retry()
+    assert phone.get("/account/security/").status_code == 302  # sent to sign in
+    assert not redis_cache.keys("*cached_db*" + phone_key)
+    assert laptop.get("/account/security/").status_code == 200

@@ -76,6 +76,10 @@ def test_unknown_v2_paths_and_methods_are_json(as_admin):
     response = as_admin("PATCH", "users/admin", {})
     assert response.status_code == 405
     assert response.json() == {"message": 'Method "PATCH" not allowed.'}
+    # A method the URL does not answer is 405 whatever the body's type (not 415).
+    for method, path in (("PUT", "users"), ("DELETE", "users"), ("PATCH", "users/admin")):
+        response = as_admin(method, path, b"x", content_type="text/plain")
+        assert response.status_code == 405, (method, path)
 
 
 # --- both faces share one set of users -------------------------------------------------------

@@ -26,16 +26,27 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ["id", "timestamp", "action_type", "user", "target", "flock_id", "message", "user_ip"]
 
 
-def _filter_form(request: HttpRequest, flocks: list[Flock]) -> AuditFilterForm:
-    return AuditFilterForm(request.GET, action_types=selectors.action_types(), flocks=flocks)
+def _filter_form(request: HttpRequest) -> AuditFilterForm:
+    return AuditFilterForm(request.GET, action_types=selectors.action_types(), viewer=request.user)
+
+
+def _suggestions(request: HttpRequest, flocks: list[Flock]) -> list[tuple[str, str]]:
+    """(name, query string of the same filter with that flock) for each suggested flock."""
+    links = []
+    for flock in flocks:
+        query = request.GET.copy()
+        query.pop("cursor", None)
+        query["flock"] = flock.name
+        links.append((flock.name, query.urlencode()))
+    return links
 
 
 @admin_required
 def audit_log(request: HttpRequest) -> HttpResponse:
-    flocks = list(Flock.objects.all())
-    form = _filter_form(request, flocks)
+    form = _filter_form(request)
     context = {"section": "audit", "form": form, "page": None}
     if not form.is_valid():
+        context["flock_suggestions"] = _suggestions(request, form.flock_suggestions)
         return render(request, "users/audit.html", context, status=400)
     try:
         page = keyset_page(
@@ -55,7 +66,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 @admin_required
 def audit_download(request: HttpRequest, fmt: str) -> HttpResponse:
     """The whole filtered view, newest first, streamed as CSV or JSON."""
-    form = _filter_form(request, list(Flock.objects.all()))
+    form = _filter_form(request)
     if not form.is_valid():
         return HttpResponse(
             "Invalid filter: " + form.errors.as_text(), status=400, content_type="text/plain"

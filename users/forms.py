@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from django import forms
+import re
 
-from flocks.models import Flock, FlockRole
+from django import forms
+from django.urls import reverse_lazy
+
+from flocks.models import NAME_MAX_LENGTH, Flock, FlockRole
+from flocks.selectors import flock_choices
+from flocks.services import flock_named
+from portal.converters import FlockIdConverter
 
 from .audit_labels import action_label
 from .models import GRACE_PERIOD_MAX_HOURS, AccessLevel
@@ -129,7 +135,15 @@ class AuditFilterForm(forms.Form):
     user = forms.CharField(
         label="User", required=False, max_length=254, help_text="E-mail or user name"
     )
-    flock = forms.ChoiceField(label="Flock", required=False)
+    flock = forms.CharField(
+        label="Flock",
+        required=False,
+        max_length=NAME_MAX_LENGTH,
+        help_text="Its name (pick as you type) or id",
+        widget=forms.TextInput(
+            attrs={"data-picker": reverse_lazy("flock_search"), "autocomplete": "off"}
+        ),
+    )
     start = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -137,13 +151,27 @@ class AuditFilterForm(forms.Form):
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, action_types: list[str], flocks: list[Flock], **kwargs) -> None:
+    def __init__(self, *args, action_types: list[str], viewer, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.viewer = viewer
+        self.flock_suggestions: list[Flock] = []
         self.fields["action_type"].choices = [
             ("", "Any action"),
             *sorted(((a, action_label(a)) for a in action_types), key=lambda choice: choice[1]),
         ]
-        self.fields["flock"].choices = [("", "Any flock"), *((f.flock_id, f.name) for f in flocks)]
+
+    def clean_flock(self) -> str:
+        """A flock id as it is (a deleted flock's history too), or the id of the flock with that
+        name in any letter case (names are unique); an unknown name suggests the flocks whose
+        name has it (at most 10: the choices of the search picker without JavaScript)."""
+        value = self.cleaned_data["flock"].strip()
+        if not value or re.fullmatch(FlockIdConverter.regex, value):
+            return value
+        flock = flock_named(value)
+        if flock is None:
+            self.flock_suggestions, _ = flock_choices(self.viewer, value, limit=10)
+            raise forms.ValidationError(f"No flock is named “{value}”.")
+        return flock.flock_id
 
     def clean(self) -> dict:
         data = super().clean()

@@ -140,14 +140,20 @@ class Budget:
             raise Paused(_window(self.window_seconds())[1], over)
         return found
 
-    def note_failure(self) -> None:
+    def note_failure(self) -> bool:
+        """Count one more; returns whether that one was still within every budget (the cache
+        counts atomically, so of concurrent tries only the limit's worth are)."""
         _, left = _window(self.window_seconds())
-        for key in self.limits():
+        within = True
+        for key, limit in self.limits().items():
+            count = 1
             if not cache.add(key, 1, left + 1):
                 try:
-                    cache.incr(key)
+                    count = cache.incr(key)
                 except ValueError:  # expired between add and incr
                     cache.add(key, 1, left + 1)
+            within = within and count <= limit
+        return within
 
 
 def cooloff_seconds() -> int:

@@ -62,7 +62,7 @@ class User(AbstractBaseUser):
     is_active = models.BooleanField(default=True, db_index=True, help_text="False means disabled.")
     summary_email_enabled = models.BooleanField(default=True)
     must_enroll_2fa = models.BooleanField(
-        default=False, help_text="Set by totp_enabled when the user was added."
+        default=False, help_text="Set when the user was added with “Require 2FA”."
     )
     api_token_hash = models.CharField(max_length=100, blank=True, default="")
     api_token_index = models.CharField(
@@ -210,7 +210,7 @@ class WebAuthnCredential(models.Model):
 
     class Meta:
         ordering = ["created"]
-        verbose_name = "WebAuthn security key"
+        verbose_name = "security key"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"

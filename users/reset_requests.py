@@ -16,7 +16,7 @@ from django.db import transaction
 
 from . import services
 from .audit import Actor, record
-from .lockouts import Account, Budget, Paused, account_named
+from .lockouts import Account, Budget, account_named
 from .models import OrgSetting
 
 ACTION = "user_password_reset_request"  # a mail was queued for the asker
@@ -48,12 +48,10 @@ def ask_for_reset(actor: Actor, name: str) -> str:
     account = account_named(name.strip())
     if not self_service_allowed():  # switched off since the page was shown
         return _refused(actor, account, "self-service reset is off")
-    budget = ResetAskBudget(actor.ip or "", account)
-    try:
-        budget.check()
-    except Paused:
+    # Every ask spends the budgets, whatever it finds; counted before it is judged, so
+    # concurrent asks cannot all slip under a limit.
+    if not ResetAskBudget(actor.ip or "", account).note_failure():
         return _refused(actor, account, "throttled")
-    budget.note_failure()  # every ask spends the budgets, whatever it finds
     user = account.user
     if user is None:
         return _refused(actor, account, "no such user")

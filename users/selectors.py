@@ -88,9 +88,9 @@ class TwoFactor:
     NONE, TOTP, WEBAUTHN, BOTH = "none", "totp", "webauthn", "both"
     CHOICES = [
         (NONE, "None"),
-        (TOTP, "TOTP only"),
-        (WEBAUTHN, "WebAuthn only"),
-        (BOTH, "TOTP and WebAuthn"),
+        (TOTP, "Authenticator app only"),
+        (WEBAUTHN, "Security keys only"),
+        (BOTH, "Authenticator app and security keys"),
     ]
 
 

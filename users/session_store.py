@@ -8,7 +8,8 @@ row also keeps the browser (User-Agent), the client address (``portal.client_ip`
 created (the sign-in: signing in always starts a new session key) and when it was last seen.
 ``last_seen`` is written at most once a minute per session (a marker in the default cache says
 it is fresh), not on every request. Ending a session deletes the row and the cached copy, so it
-is refused on every app server at its next request. The session generation of the user row
+is refused on every app server at its next request (``load`` keeps a request that read the row
+just before from caching it again). The session generation of the user row
 (``User.get_session_auth_hash``) still ends all of a user's sessions at once; rows it ended
 stay until they expire and are left out of the lists (``users.active_sessions``).
 """
@@ -25,6 +26,7 @@ from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBS
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.core.cache import caches
+from django.core.cache.backends.dummy import DummyCache
 from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -87,6 +89,24 @@ class SessionStore(CachedDBStore):
 
     def _client_columns(self) -> dict[str, object]:
         return {"user_agent": self.user_agent, "ip": self.ip} if self.user_agent or self.ip else {}
+
+    def load(self) -> dict:
+        """``cached_db``'s, without one race: a request that read the row just before the
+        session was ended, and cached its copy just after the ender dropped the cached one,
+        would keep the session alive in the cache. So a copy cached from the row is dropped
+        again when the row is gone by then (one more query, on a cache miss only)."""
+        data = self._cache.get(self.cache_key)
+        if data is not None:
+            return data
+        row = self._get_session_from_db()
+        if row is None:
+            return {}
+        data = self.decode(row.session_data)
+        if not isinstance(self._cache, DummyCache):
+            self._cache.set(self.cache_key, data, self.get_expiry_age(expiry=row.expire_date))
+            if not UserSession.objects.filter(session_key=row.session_key).exists():
+                self._cache.delete(self.cache_key)
+        return data
 
     def save(self, must_create: bool = False) -> None:
         """Write the row (only its changing columns: ``created`` stays), then the cache."""

@@ -18,8 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from flocks import services as flock_services
-from flocks.models import Flock, FlockMembership
-from flocks.selectors import users_in_order
+from flocks.models import NAME_MAX_LENGTH, Flock, FlockMembership
+from flocks.selectors import flock_choices, users_in_order
 from portal.lib.access import admin_required, may_open_user, own_account_only
 from portal.lib.counting import BoundedPaginator
 from portal.lib.errors import PortalError
@@ -155,11 +155,22 @@ def _render_detail(request: HttpRequest, user: User, status: int = 200, **forms)
             unassign_form=FlockUnassignForm(user=user),
             audit_entries=selectors.recent_audit_entries(user),
             has_flocks=Flock.objects.exists(),
+            **_flock_search(request, user),
             signin_pause=lockouts.account_pause(user),
             **session_views.sessions_context(request, user),
         )
     context.update(forms)
     return render(request, "users/detail.html", context, status=status)
+
+
+def _flock_search(request: HttpRequest, user: User) -> dict:
+    """The "Assign to flocks" picker without JavaScript: ``?flock_q=`` lists the matching flocks
+    (at most 20, one query) as choices, with ``user``'s role in each."""
+    term = request.GET.get("flock_q", "").strip()[:NAME_MAX_LENGTH]
+    if not term:
+        return {"flock_q": ""}
+    flocks, more = flock_choices(request.user, term, role_of=user)
+    return {"flock_q": term, "flock_results": flocks, "more_flocks": more}
 
 
 @login_required
@@ -240,8 +251,19 @@ def user_flocks_assign(request: HttpRequest, user: User) -> HttpResponse | None:
     form = FlockAssignForm(request.POST)
     if form.is_valid():
         flocks, role = list(form.cleaned_data["flocks"]), form.cleaned_data["role"]
+        before = dict(
+            FlockMembership.objects.filter(user=user, flock__in=flocks).values_list(
+                "flock_id", "role"
+            )
+        )
         flock_services.assign_user(Actor.from_request(request), user, flocks, role)
-        messages.success(request, f"Assigned {user.label} as {role} to {_names(flocks)}.")
+        changed = [
+            f"{flock.name} (was {before[flock.flock_id]})"
+            for flock in flocks
+            if before.get(flock.flock_id, role) != role
+        ]
+        note = f" This changed their role in {', '.join(changed)}." if changed else ""
+        messages.success(request, f"Assigned {user.label} as {role} to {_names(flocks)}.{note}")
         return None
     return _form_errors(request, user, "assign_form", form)
 
@@ -275,23 +297,25 @@ def user_remove(request: HttpRequest, user: User) -> HttpResponse:
 
 
 @confirmed_action(
-    title="Reset TOTP of {user}?",
-    question="Their authenticator app stops working for this portal; they enrol again at their "
-    "next sign-in if 2FA is required.",
-    button="Reset TOTP",
+    title="Reset the authenticator app of {user}?",
+    question="Their authenticator app stops working for this portal, and they are signed out "
+    "everywhere; they set up a second factor again at their next sign-in if 2FA is required.",
+    button="Reset authenticator app",
     recent_check=True,
 )
 def user_reset_totp(request: HttpRequest, user: User) -> None:
     removed = services.disable_totp(Actor.from_request(request), user)
     messages.success(
         request,
-        f"Reset TOTP of {user.label} ({removed} device{'s' if removed != 1 else ''} removed).",
+        f"Reset the authenticator app of {user.label} "
+        f"({removed} app{'s' if removed != 1 else ''} removed).",
     )
 
 
 @confirmed_action(
-    title="Reset WebAuthn of {user}?",
-    question="All of their security keys are removed:",
+    title="Reset the security keys of {user}?",
+    question="All of their security keys (passkeys too) are removed, and they are signed out "
+    "everywhere:",
     button="Remove security keys",
     recent_check=True,
     list_keys=True,
@@ -300,7 +324,8 @@ def user_reset_webauthn(request: HttpRequest, user: User) -> None:
     removed = services.disable_webauthn(Actor.from_request(request), user)
     messages.success(
         request,
-        f"Reset WebAuthn of {user.label} ({removed} key{'s' if removed != 1 else ''} removed).",
+        f"Reset the security keys of {user.label} "
+        f"({removed} key{'s' if removed != 1 else ''} removed).",
     )
 
 

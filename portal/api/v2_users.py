@@ -116,6 +116,8 @@ class UserViewSet(ApiViewSet):
         """After credentials (401) and the admin check (403): a state-changing request must
         say it is JSON, even with no body (415), so a cross-site form cannot send one."""
         super().initial(request, *args, **kwargs)
+        if not hasattr(self, request.method.lower()):
+            return  # a method this URL does not answer: dispatch answers 405, whatever the type
         media_type = request.content_type.partition(";")[0].strip().lower()
         if request.method in STATE_CHANGING and media_type != JSON:
             raise UnsupportedMediaType(media_type or "none")

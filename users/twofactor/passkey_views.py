@@ -10,6 +10,7 @@ counts as a failed sign-in, as a wrong password does, and changes nothing else.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -56,6 +57,11 @@ def passkey_options(request: HttpRequest) -> HttpResponse:
     """The passwordless challenge (JSON): no account named, user verification required."""
     if (paused := _address_paused(request)) is not None:
         return paused
+    if not request.user.is_authenticated:
+        # Every sign-in page view whose browser offers passkeys in autofill asks for one, so a
+        # visitor's session holding it lives only as long as a half-finished sign-in (signing
+        # in gives the session its full age: ``session.complete_login``).
+        request.session.set_expiry(settings.TWOFACTOR_PENDING_SECONDS)
     return HttpResponse(webauthn_keys.passkey_options(request), content_type="application/json")
 
 

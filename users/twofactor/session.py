@@ -63,6 +63,7 @@ def complete_login(
     how = method if passwordless else (f"password and {method}" if method else "password")
     with transaction.atomic():
         auth.login(request, user, backend=getattr(user, "backend", None))
+        request.session.set_expiry(None)  # the full age, also after a visitor's short one
         record(
             Actor.from_request(request, user),
             "user_login",

@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('users', '0010_first_admin_nudge'),
+        ('users', '0011_vocabulary_labels'),
     ]
 
     operations = [
