@@ -349,7 +349,7 @@ def test_the_users_page_says_which_keys_are_passkeys(ann, ann_passkey, rechecked
     response = rechecked_admin.get(f"/users/{ann.pk}/")
     assert response.status_code == 200, response
     page = response.content.decode()
-    assert "security keys: Laptop (passkey), Blue key</dd>" in page
+    assert "Security keys: Laptop (passkey), Blue key</dd>" in page
 
 
 def test_a_visitors_session_for_a_challenge_is_short_and_signing_in_makes_it_full(

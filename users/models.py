@@ -13,6 +13,8 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from portal.lib.indexes import NullsFirstIndex
+
 from .audit_labels import action_label
 
 
@@ -60,7 +62,7 @@ class User(AbstractBaseUser):
     is_active = models.BooleanField(default=True, db_index=True, help_text="False means disabled.")
     summary_email_enabled = models.BooleanField(default=True)
     must_enroll_2fa = models.BooleanField(
-        default=False, help_text="Set by totp_enabled when the user was added."
+        default=False, help_text="Set when the user was added with “Require 2FA”."
     )
     api_token_hash = models.CharField(max_length=100, blank=True, default="")
     api_token_index = models.CharField(
@@ -91,6 +93,9 @@ class User(AbstractBaseUser):
             models.Index(fields=["date_joined", "id"], name="user_joined_idx"),
             models.Index(fields=["access_level", "username"], name="user_access_username_idx"),
             models.Index(Upper("username"), name="user_username_upper_idx"),
+            # "Last signed in" and "last API use": never (NULL) first ascending, on both databases.
+            NullsFirstIndex(fields=["last_login", "id"], name="user_last_login_idx"),
+            NullsFirstIndex(fields=["api_token_last_used", "id"], name="user_api_used_idx"),
         ]
 
     def __str__(self) -> str:
@@ -205,7 +210,7 @@ class WebAuthnCredential(models.Model):
 
     class Meta:
         ordering = ["created"]
-        verbose_name = "WebAuthn security key"
+        verbose_name = "security key"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"

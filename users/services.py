@@ -459,7 +459,8 @@ def reset_password(actor: Actor, user: User, action_type: str = "user_password_r
 
 
 def disable_totp(actor: Actor, user: User) -> int:
-    """Remove the user's TOTP devices (and their recovery codes when no factor is left)."""
+    """Remove the user's authenticator app (TOTP devices), and their recovery codes when no
+    factor is left."""
     return _remove_factors(actor, user, totp=True)[0]
 
 
@@ -490,7 +491,7 @@ def _remove_factors(
             record(
                 actor,
                 "user_2fa_disable",
-                f"Disabled two-factor authentication for {user.label}",
+                f"Reset the authenticator app of {user.label}",
                 target=user,
                 devices_removed=apps,
             )
@@ -500,7 +501,7 @@ def _remove_factors(
             record(
                 actor,
                 "user_webauthn_disable",
-                f"Disabled WebAuthn for {user.label}",
+                f"Reset the security keys of {user.label}",
                 target=user,
                 keys_removed=keys,
             )

@@ -96,7 +96,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
             "sort_query": sort_query.urlencode(),
             "filtered": any(
                 form.data.get(name)
-                for name in ("q", "access_level", "disabled", "two_factor", "token")
+                for name in ("q", "access_level", "disabled", "two_factor", "token", "signed_in")
             ),
         },
         status=200 if form.is_valid() else 400,
@@ -297,23 +297,25 @@ def user_remove(request: HttpRequest, user: User) -> HttpResponse:
 
 
 @confirmed_action(
-    title="Reset TOTP of {user}?",
-    question="Their authenticator app stops working for this portal; they enrol again at their "
-    "next sign-in if 2FA is required.",
-    button="Reset TOTP",
+    title="Reset the authenticator app of {user}?",
+    question="Their authenticator app stops working for this portal, and they are signed out "
+    "everywhere; they set up a second factor again at their next sign-in if 2FA is required.",
+    button="Reset authenticator app",
     recent_check=True,
 )
 def user_reset_totp(request: HttpRequest, user: User) -> None:
     removed = services.disable_totp(Actor.from_request(request), user)
     messages.success(
         request,
-        f"Reset TOTP of {user.label} ({removed} device{'s' if removed != 1 else ''} removed).",
+        f"Reset the authenticator app of {user.label} "
+        f"({removed} app{'s' if removed != 1 else ''} removed).",
     )
 
 
 @confirmed_action(
-    title="Reset WebAuthn of {user}?",
-    question="All of their security keys are removed:",
+    title="Reset the security keys of {user}?",
+    question="All of their security keys (passkeys too) are removed, and they are signed out "
+    "everywhere:",
     button="Remove security keys",
     recent_check=True,
     list_keys=True,
@@ -322,7 +324,8 @@ def user_reset_webauthn(request: HttpRequest, user: User) -> None:
     removed = services.disable_webauthn(Actor.from_request(request), user)
     messages.success(
         request,
-        f"Reset WebAuthn of {user.label} ({removed} key{'s' if removed != 1 else ''} removed).",
+        f"Reset the security keys of {user.label} "
+        f"({removed} key{'s' if removed != 1 else ''} removed).",
     )
 
 

@@ -80,10 +80,10 @@ def test_admin_runs_a_users_life_cycle_from_the_browser(open_page, login):
     )  # walt enrolled meanwhile
     page.reload()
     shot(page, "04-user-profile")
-    page.get_by_role("link", name="Reset TOTP…").click()
+    page.get_by_role("link", name="Reset authenticator app…").click()
     shot(page, "05-confirm-reset-totp")
-    page.get_by_role("button", name="Reset TOTP").click()
-    assert "Reset TOTP of walt@example.com (1 device removed)." in flash(page)
+    page.get_by_role("button", name="Reset authenticator app").click()
+    assert "Reset the authenticator app of walt@example.com (1 app removed)." in flash(page)
     assert not TOTPDevice.objects.filter(user=walt).exists()
 
     page.get_by_role("link", name="Audit log").click()
