@@ -13,6 +13,8 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from portal.lib.indexes import NullsFirstIndex
+
 from .audit_labels import action_label
 
 
@@ -91,6 +93,9 @@ class User(AbstractBaseUser):
             models.Index(fields=["date_joined", "id"], name="user_joined_idx"),
             models.Index(fields=["access_level", "username"], name="user_access_username_idx"),
             models.Index(Upper("username"), name="user_username_upper_idx"),
+            # "Last signed in" and "last API use": never (NULL) first ascending, on both databases.
+            NullsFirstIndex(fields=["last_login", "id"], name="user_last_login_idx"),
+            NullsFirstIndex(fields=["api_token_last_used", "id"], name="user_api_used_idx"),
         ]
 
     def __str__(self) -> str:

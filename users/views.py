@@ -97,7 +97,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
             "sort_query": sort_query.urlencode(),
             "filtered": any(
                 form.data.get(name)
-                for name in ("q", "access_level", "disabled", "two_factor", "token")
+                for name in ("q", "access_level", "disabled", "two_factor", "token", "signed_in")
             ),
         },
         status=200 if form.is_valid() else 400,
