@@ -69,8 +69,11 @@ def test_admin_runs_a_users_life_cycle_from_the_browser(open_page, login):
     page.get_by_role("button", name="Assign", exact=True).click()
     assert "Assigned walt@example.com as watcher to Harbour office." in flash(page)
 
+    page.get_by_role("link", name="Disable user…").click()
+    expect(page.locator("h1")).to_have_text("Disable walt@example.com?")
+    shot(page, "05b-confirm-disable")
     page.get_by_role("button", name="Disable user").click()
-    assert "Disabled walt@example.com." in flash(page)
+    assert "Disabled walt@example.com and signed them out." in flash(page)
     expect(page.locator(".badges")).to_contain_text("disabled")
     page.get_by_role("button", name="Enable user").click()
     assert "Enabled walt@example.com." in flash(page)
