@@ -181,6 +181,16 @@ def test_a_taken_flock_name_is_refused_next_to_the_field(rechecked_admin, flock)
     assert response.status_code == 302 and Flock.objects.get(pk=flock.pk).name == "CAPE TOWN"
 
 
+def test_memberships_are_found_by_flock_name_not_a_list_of_every_flock(rechecked_admin, ann):
+    flocks = Flock.objects.bulk_create([Flock(name=f"Site {n:04}") for n in range(1000)])
+    FlockMembership.objects.create(user=ann, flock=flocks[7], role="watcher")
+    url = reverse("admin:flocks_flockmembership_changelist")
+    body = rechecked_admin.get(url).content.decode()
+    assert "Site 0007" in body and "Site 0008" not in body  # no sidebar of 1,000 flocks
+    found = rechecked_admin.get(url, {"q": "site 0007"})
+    assert [m.flock.name for m in found.context["cl"].result_list] == ["Site 0007"]
+
+
 def test_flocks_through_the_services(rechecked_admin):
     response = rechecked_admin.post(
         reverse("admin:flocks_flock_add"), {"name": "Lagos", "note": ""}

@@ -413,15 +413,13 @@ def set_access_level(actor: Actor, user: User, access_level: str) -> User:
 
 
 def set_active(actor: Actor, user: User, active: bool) -> User:
-    """Enable or disable a user; the summary mail follows the account's state.
+    """Enable or disable a user. Their own choices (the summary mail) stay as they were.
 
     Disabling ends every session for good: enabling again brings none of them back.
     """
     with transaction.atomic():
         user = _locked(user) if active else refuse_if_last_active_admin(user, "disable")
-        _write(
-            user, {"is_active": active, "summary_email_enabled": active}, end_sessions=not active
-        )
+        _write(user, {"is_active": active}, end_sessions=not active)
         verb = "enable" if active else "disable"
         record(actor, f"user_{verb}", f"{verb.capitalize()}d user {user.label}", target=user)
     return user

@@ -25,9 +25,10 @@ from portal.lib.access import admin_required, may_open_user, own_account_only
 from portal.lib.counting import BoundedPaginator
 from portal.lib.errors import PortalError
 from portal.lib.forms import add_service_error
+from users.twofactor import policy
 from users.twofactor.decorators import recent_auth_required, recent_auth_required_when
 
-from . import lockouts, mail, nudges, selectors, services, session_views
+from . import lockouts, mail, nudges, selectors, services, session_views, unavailable
 from .access import confirmed_action, user_action
 from .audit import Actor
 from .forms import (
@@ -152,6 +153,7 @@ def _render_detail(request: HttpRequest, user: User, status: int = 200, **forms)
         "person": user,
         "mails": mail.recent_mails(user),
         "link_days": settings.PASSWORD_RESET_TIMEOUT // 86400,
+        "requirement": policy.requirement(user),
     }
     if request.user.is_admin:
         context.update(
@@ -163,6 +165,7 @@ def _render_detail(request: HttpRequest, user: User, status: int = 200, **forms)
             has_flocks=Flock.objects.exists(),
             **_flock_search(request, user),
             signin_pause=lockouts.account_pause(user),
+            unavailable=unavailable.on_profile(request, user),
             **session_views.sessions_context(request, user),
         )
     context.update(forms)
@@ -231,12 +234,29 @@ def user_access_level(request: HttpRequest, user: User) -> HttpResponse | None:
     return _form_errors(request, user, "access_form", form)
 
 
-@user_action()
+@user_action(refuse=unavailable.disable)
 def user_active(request: HttpRequest, user: User) -> None:
-    """Enable or disable (``active`` = "1" or "0")."""
-    active = _switch(request, "active")
+    """Enable or disable (``active`` = "1" or "0"); the profile disables through ``user_disable``,
+    which asks first."""
+    _set_active(request, user, _switch(request, "active"))
+
+
+@confirmed_action(
+    title="Disable {user}?",
+    question="{user} is signed out everywhere at once and cannot sign in, on the pages or with "
+    "the API, until an admin enables them again. Their factors, flocks and settings stay as they "
+    "are.",
+    button="Disable user",
+    refuse=unavailable.disable,
+)
+def user_disable(request: HttpRequest, user: User) -> None:
+    _set_active(request, user, False)
+
+
+def _set_active(request: HttpRequest, user: User, active: bool) -> None:
     services.set_active(Actor.from_request(request), user, active)
-    messages.success(request, f"{'Enabled' if active else 'Disabled'} {user.label}.")
+    done = f"Enabled {user.label}." if active else f"Disabled {user.label} and signed them out."
+    messages.success(request, done)
 
 
 @user_action(self_allowed=True)
@@ -295,6 +315,7 @@ def _names(flocks: list[Flock]) -> str:
     "The audit log keeps their history. This cannot be undone.",
     button="Remove user",
     recent_check=True,
+    refuse=unavailable.remove,
 )
 def user_remove(request: HttpRequest, user: User) -> HttpResponse:
     services.remove_user(Actor.from_request(request), user)
@@ -308,6 +329,7 @@ def user_remove(request: HttpRequest, user: User) -> HttpResponse:
     "everywhere; they set up a second factor again at their next sign-in if 2FA is required.",
     button="Reset authenticator app",
     recent_check=True,
+    refuse=unavailable.reset_app,
 )
 def user_reset_totp(request: HttpRequest, user: User) -> None:
     removed = services.disable_totp(Actor.from_request(request), user)
@@ -325,6 +347,7 @@ def user_reset_totp(request: HttpRequest, user: User) -> None:
     button="Remove security keys",
     recent_check=True,
     list_keys=True,
+    refuse=unavailable.reset_keys,
 )
 def user_reset_webauthn(request: HttpRequest, user: User) -> None:
     removed = services.disable_webauthn(Actor.from_request(request), user)
