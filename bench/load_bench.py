@@ -205,6 +205,7 @@ def scale_calls(rng: random.Random, target: Target) -> dict:
     deep = lambda: rng.choice(target.deep_user_ids)  # noqa: E731
 
     return {
+        "page: home (dashboard)": (lambda c: c.page("/"), 200),
         "page: users": (lambda c: c.page("/users/"), 200),
         "page: users, search": (lambda c: c.page(f"/users/?q={fragment()}"), 200),
         "page: users, page 200": (lambda c: c.page("/users/?page=200"), 200),
