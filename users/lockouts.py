@@ -123,6 +123,10 @@ class Budget:
     def account_limit(self) -> int:
         return settings.AUTH_ACCOUNT_FAILURE_LIMIT
 
+    def seconds_left(self) -> int:
+        """Until the current window ends (and its counts with it): the 429's Retry-After."""
+        return _window(self.window_seconds())[1]
+
     def limits(self) -> dict[str, int]:
         window, _ = _window(self.window_seconds())
         limits = {f"{self.prefix}:{window}:ip:{self.ip}": self.address_limit()}
