@@ -147,8 +147,12 @@ class Budget:
     def note_failure(self) -> bool:
         """Count one more; returns whether that one was still within every budget (the cache
         counts atomically, so of concurrent tries only the limit's worth are)."""
+        return not self.note_over()
+
+    def note_over(self) -> list[str]:
+        """Count one more; the keys of the budgets that one went past (none: within all)."""
         _, left = _window(self.window_seconds())
-        within = True
+        over = []
         for key, limit in self.limits().items():
             count = 1
             if not cache.add(key, 1, left + 1):
@@ -156,8 +160,9 @@ class Budget:
                     count = cache.incr(key)
                 except ValueError:  # expired between add and incr
                     cache.add(key, 1, left + 1)
-            within = within and count <= limit
-        return within
+            if count > limit:
+                over.append(key)
+        return over
 
 
 def cooloff_seconds() -> int:
