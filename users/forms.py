@@ -197,6 +197,14 @@ class AuditFilterForm(forms.Form):
         }
 
 
+class OrgNameForm(forms.Form):
+    org_name = forms.CharField(
+        label="Organisation name",
+        max_length=100,
+        help_text="How welcome mails and the set-password page name your organisation.",
+    )
+
+
 class SelfServiceResetForm(forms.Form):
     self_service_password_reset = forms.BooleanField(
         label='Offer "Forgot your password?" on the sign-in page',

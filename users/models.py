@@ -102,6 +102,12 @@ class User(AbstractBaseUser):
         return self.email or self.username
 
     @property
+    def is_invited(self) -> bool:
+        """Added by an admin, and has never set a password nor signed in: the welcome mail's
+        link is their way in (``users.mail.invitations``)."""
+        return self.last_login is None and not self.has_usable_password()
+
+    @property
     def is_admin(self) -> bool:
         return self.access_level == AccessLevel.ADMIN
 
@@ -151,6 +157,9 @@ class User(AbstractBaseUser):
 GRACE_PERIOD_MAX_HOURS = 8760  # a year
 
 
+DEFAULT_ORG_NAME = "the portal"
+
+
 class OrgSetting(models.Model):
     """The organisation's settings: a single row (pk=1).
 
@@ -159,6 +168,8 @@ class OrgSetting(models.Model):
     (``users.twofactor.policy.enrolment_deadline``).
     """
 
+    # How mails and pages name the organisation ("Welcome to Acme SOC").
+    org_name = models.CharField(max_length=100, default=DEFAULT_ORG_NAME)
     globally_enforce_2fa = models.BooleanField(default=False)
     # "Forgot password?" on the sign-in page mails a reset link; off, it says to ask an admin.
     self_service_password_reset = models.BooleanField(default=True)

@@ -585,6 +585,30 @@ def set_global_2fa(
     return org
 
 
+def set_org_name(actor: Actor, name: str) -> OrgSetting:
+    """The organisation's name, as the welcome mail and the set-password page say it."""
+    name = " ".join(name.split())
+    limit = OrgSetting._meta.get_field("org_name").max_length
+    if not name:
+        raise InvalidInput("The organisation needs a name.", field="org_name")
+    if len(name) > limit:
+        raise InvalidInput(f"At most {limit} characters.", field="org_name")
+    with transaction.atomic():
+        OrgSetting.load()  # the row exists before it is locked
+        org = OrgSetting.objects.select_for_update().get(pk=1)
+        if org.org_name != name:
+            before, org.org_name = org.org_name, name
+            org.save(update_fields=["org_name", "updated"])
+            record(
+                actor,
+                "org_name_change",
+                f"Renamed the organisation from {before} to {name}",
+                before=before,
+                after=name,
+            )
+    return org
+
+
 def set_self_service_reset(actor: Actor, enabled: bool) -> OrgSetting:
     """Offer "Forgot password?" on the sign-in page, or tell people to ask an admin."""
     with transaction.atomic():

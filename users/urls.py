@@ -39,6 +39,7 @@ urlpatterns = [
         r"^audit/download\.(?P<fmt>csv|json)$", audit_views.audit_download, name="audit_download"
     ),
     path("org/", org_views.org_settings, name="org_settings"),
+    path("org/name/", org_views.org_name, name="org_name"),
     path("org/password-reset/", org_views.org_password_reset, name="org_password_reset"),
     path("org/remind/", org_views.org_remind, name="org_remind"),
 ]

@@ -6,6 +6,7 @@ duplicates, valid values) lives in users/services.py and flocks/services.py.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
@@ -81,6 +82,9 @@ def user_list(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     page.object_list = users_in_order(list(page.object_list))
+    invited = mail.invitations(page.object_list)
+    for person in page.object_list:
+        person.invitation = invited.get(person.pk)
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
@@ -143,10 +147,12 @@ def _detail_user(pk: int) -> User:
 
 def _render_detail(request: HttpRequest, user: User, status: int = 200, **forms) -> HttpResponse:
     """The profile page; ``forms`` replaces a blank form with a bound one showing its errors."""
+    user.invitation = mail.invitations([user]).get(user.pk)
     context: dict = {
         "section": "users" if request.user.is_admin and request.user != user else "profile",
         "person": user,
         "mails": mail.recent_mails(user),
+        "link_days": settings.PASSWORD_RESET_TIMEOUT // 86400,
         "requirement": policy.requirement(user),
     }
     if request.user.is_admin:
