@@ -160,8 +160,11 @@ def flock_member_add(request: HttpRequest, flock: Flock, role: str | None) -> Ht
         try:
             if request.user.is_admin:
                 [user] = services.users_by_email([email], "email")
-                services.assign_user(actor, user, [flock], form.cleaned_data["role"])
-                answer = f"{user.label} is now a {form.cleaned_data['role']} of {flock.name}."
+                before, role = services.role_of(user, flock), form.cleaned_data["role"]
+                services.assign_user(actor, user, [flock], role)
+                answer = f"{user.label} is now a {role} of {flock.name}" + (
+                    f" (their role changed: was {before})." if before not in (None, role) else "."
+                )
             else:
                 answer = _manager_adds(actor, request.user, flock, email)
         except PortalError as exc:

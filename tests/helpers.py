@@ -117,6 +117,14 @@ def db_state() -> dict:
     }
 
 
+def page_text(html: str) -> str:
+    """A page's (or fragment's) words without its tags, spaces collapsed: sentences that hold
+    a ``<time>`` (``users/templatetags/when.py``) read as they show; block elements (cells,
+    terms, paragraphs) are apart."""
+    blocks = r"</?(?:p|div|li|ul|dl|dt|dd|tr|td|th|table|thead|tbody|h\d|br|section)\b[^>]*>"
+    return " ".join(re.sub(r"<[^>]+>", "", re.sub(blocks, " ", html)).split())
+
+
 def signed_in(user, *, checked_now: bool = False) -> Client:
     """A client signed in as ``user``; ``checked_now`` as if they had just typed their password
     (sensitive changes such as a new API token ask for that)."""

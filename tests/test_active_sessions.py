@@ -14,14 +14,14 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import caches
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from helpers import NEW_PASSWORD, PASSWORD, assert_sent_to_login, db_state
 
-from users.active_sessions import end_session, session_id
+from users.active_sessions import end_other_sessions, end_session, session_id
 from users.audit import Actor
 from users.models import AuditEntry, User
 from users.session_store import SessionStore, UserSession
@@ -335,4 +335,56 @@ def test_a_copy_read_just_before_the_end_is_not_left_in_the_cache(
     assert phone.get(SECURITY).status_code == 200  # in flight: it began before the end
     monkeypatch.undo()
     assert cache.get(SessionStore.cache_key_prefix + key) is None
+    assert_signed_out(phone)
+
+
+@pytest.mark.parametrize("ender", ["end_session", "end_other_sessions", "logout"])
+def test_a_copy_saved_just_before_the_end_is_not_left_in_the_cache(
+    ann, settings, monkeypatch, committed, ender
+):
+    """The race of a save: a request updates the row, the session is ended (row and cached copy
+    gone), then that request caches its copy. The copy must not outlive the session, unlisted
+    and so unendable."""
+    settings.SESSION_CACHE_ALIAS = "default"
+    thief = browser_of("ann")
+    key, cache = key_of(thief), caches["default"]
+    cached_key = SessionStore.cache_key_prefix + key
+    real_set = cache.set
+    ended = []
+
+    def end_then_set(name, *args, **kwargs):
+        if name == cached_key and not ended:  # between save()'s UPDATE and its cache write
+            ended.append(ender)
+            with committed(execute=True):
+                if ender == "end_session":
+                    assert end_session(Actor.system("tests"), ann, session_id(key))
+                elif ender == "end_other_sessions":
+                    assert end_other_sessions(Actor.system("tests"), ann, keep=None) == 1
+                else:  # sign-out: session.flush() deletes the session
+                    SessionStore(key).delete()
+        return real_set(name, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "set", end_then_set)
+    # the passkey challenge saves the session of anyone, signed in or not
+    assert thief.post("/login/passkey/options/", content_type="application/json").status_code == 200
+    monkeypatch.undo()
+    assert ended
+    assert not UserSession.objects.filter(session_key=key).exists()
+    assert cache.get(cached_key) is None
+    assert_signed_out(thief)
+
+
+def test_a_delete_forgets_the_cached_copy_again_at_the_commit(ann, settings, committed):
+    """A request that read the row while the delete was not yet committed may cache it again:
+    the commit drops that copy too."""
+    settings.SESSION_CACHE_ALIAS = "default"
+    phone = browser_of("ann", IPHONE)
+    key, cache = key_of(phone), caches["default"]
+    cached_key = SessionStore.cache_key_prefix + key
+    with committed(execute=True), transaction.atomic():
+        SessionStore(key).delete()
+        assert cache.get(cached_key) is None
+        cache.set(cached_key, {SESSION_KEY: str(ann.pk)})  # a reader of the uncommitted row
+    assert not UserSession.objects.filter(session_key=key).exists()
+    assert cache.get(cached_key) is None
     assert_signed_out(phone)

@@ -8,7 +8,13 @@ from helpers import db_state, signed_in
 
 from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership
 from users import services
-from users.models import AuditEntry, OrgSetting, User, WebAuthnCredential
+from users.models import (
+    GRACE_PERIOD_MAX_HOURS,
+    AuditEntry,
+    OrgSetting,
+    User,
+    WebAuthnCredential,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -161,6 +167,30 @@ def test_org_setting_switch_and_grace_period_are_audited(rechecked_admin):
     assert rechecked_admin.get(url).url == reverse("security")
 
 
+def test_a_grace_period_over_the_maximum_is_a_form_error(rechecked_admin):
+    url = reverse("admin:users_orgsetting_change", args=[OrgSetting.load().pk])
+    before = db_state()
+    response = rechecked_admin.post(
+        url,
+        {
+            "globally_enforce_2fa": "on",
+            "grace_period_hours": str(GRACE_PERIOD_MAX_HOURS + 1),
+            "self_service_password_reset": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert f"a whole number of hours from 0 to {GRACE_PERIOD_MAX_HOURS}" in (
+        response.content.decode()
+    )
+    assert db_state() == before and not OrgSetting.load().globally_enforce_2fa
+    assert not AuditEntry.objects.filter(action_type__startswith="globally_enforce_2fa").exists()
+    # the maximum itself is taken
+    rechecked_admin.post(
+        url, {"globally_enforce_2fa": "on", "grace_period_hours": str(GRACE_PERIOD_MAX_HOURS)}
+    )
+    assert OrgSetting.load().grace_period_hours == GRACE_PERIOD_MAX_HOURS
+
+
 def test_a_taken_flock_name_is_refused_next_to_the_field(rechecked_admin, flock):
     Flock.objects.create(name="Lagos")
     inline = {"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
@@ -179,6 +209,16 @@ def test_a_taken_flock_name_is_refused_next_to_the_field(rechecked_admin, flock)
         reverse("admin:flocks_flock_change", args=[flock.pk]), {"name": "CAPE TOWN", **inline}
     )
     assert response.status_code == 302 and Flock.objects.get(pk=flock.pk).name == "CAPE TOWN"
+
+
+def test_memberships_are_found_by_flock_name_not_a_list_of_every_flock(rechecked_admin, ann):
+    flocks = Flock.objects.bulk_create([Flock(name=f"Site {n:04}") for n in range(1000)])
+    FlockMembership.objects.create(user=ann, flock=flocks[7], role="watcher")
+    url = reverse("admin:flocks_flockmembership_changelist")
+    body = rechecked_admin.get(url).content.decode()
+    assert "Site 0007" in body and "Site 0008" not in body  # no sidebar of 1,000 flocks
+    found = rechecked_admin.get(url, {"q": "site 0007"})
+    assert [m.flock.name for m in found.context["cl"].result_list] == ["Site 0007"]
 
 
 def test_flocks_through_the_services(rechecked_admin):

@@ -162,7 +162,7 @@ def test_factor_resets_are_audited_actions_on_the_users_list(
         {"action": "reset_totp", "_selected_action": [ann_with_factors.pk, bob.pk]},
         follow=True,
     )
-    assert "Reset TOTP of 2 user(s)." in response.content.decode()
+    assert "Reset the authenticator app of 2 user(s)." in response.content.decode()
     assert not TOTPDevice.objects.filter(user__in=[ann_with_factors, bob]).exists()
     assert StaticDevice.objects.filter(
         user=ann_with_factors

@@ -140,3 +140,7 @@ def test_admins_keep_the_clear_answer(admin, flock, stranger):
     }
     response = client.post(url, {"email": "stranger@example.com", "role": "manager"})
     assert answer(response) == ["stranger@example.com is now a manager of Cape Town."]
+    response = signed_in(admin).post(url, {"email": "stranger@example.com", "role": "watcher"})
+    assert answer(response) == [
+        "stranger@example.com is now a watcher of Cape Town (their role changed: was manager)."
+    ]

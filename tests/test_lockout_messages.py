@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from helpers import PASSWORD, basic, call, signed_in
+from helpers import PASSWORD, basic, call, page_text, signed_in
 
 from users import lockouts
 from users.twofactor.totp_device import EncryptedTOTPDevice
@@ -52,6 +52,25 @@ def test_a_locked_pair_is_told_until_when_and_to_ask_an_admin(ann, settings):
     response = sign_in("10.1.0.1", "ann")
     assert 295 <= int(response["Retry-After"]) <= 300
     assert "(about 5 minutes)" in alert(response)
+
+
+def test_the_api_waits_as_long_as_the_page(client, admin_ann, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    for n in range(2):
+        call(
+            client,
+            "GET",
+            "users",
+            auth=basic("ann@example.com", f"guess {n}"),
+            remote_addr="10.1.7.1",
+        )
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=10))
+    api = call(
+        client, "GET", "users", auth=basic("ann@example.com", PASSWORD), remote_addr="10.1.7.1"
+    )
+    page = sign_in("10.1.7.1", "ann@example.com")
+    assert api.status_code == page.status_code == 429
+    assert 295 <= int(api["Retry-After"]) <= 300 and 295 <= int(page["Retry-After"]) <= 300
 
 
 def test_the_answer_is_the_same_for_a_name_that_matches_no_user(ann, settings):
@@ -101,7 +120,7 @@ def test_the_second_step_says_the_same(ann, settings):
 def pause_note(client: Client, user) -> str | None:
     body = client.get(reverse("user_detail", args=[user.pk])).content.decode()
     found = re.search(r"<p [^>]*data-signin-pause>(.*?)</p>", body, re.S)
-    return " ".join(found.group(1).split()) if found else None
+    return page_text(found.group(1)) if found else None
 
 
 def test_the_users_page_shows_until_when_and_from_where(admin, admin_ann, client, settings):
@@ -113,7 +132,7 @@ def test_the_users_page_shows_until_when_and_from_where(admin, admin_ann, client
     lock("10.1.4.2", "ann@example.com")
     until = AccessAttempt.objects.get(ip_address="10.1.4.2").attempt_time + timedelta(minutes=15)
     assert pause_note(browser, admin_ann) == (
-        f"<strong>Sign-in paused until {until:%Y-%m-%d %H:%M} UTC</strong> from 10.1.4.1, "
+        f"Sign-in paused until {until:%Y-%m-%d %H:%M} UTC from 10.1.4.1, "
         "10.1.4.2 (too many failed sign-ins from those addresses; other addresses may still "
         "sign in)."
     )

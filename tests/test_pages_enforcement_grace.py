@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from helpers import db_state, request_overhead, signed_in
+from helpers import db_state, page_text, request_overhead, signed_in
 
 from users import services
 from users.models import AuditEntry, MailJob, OrgSetting, User, WebAuthnCredential
@@ -45,7 +45,7 @@ def test_the_reminder_is_on_every_page_with_its_deadline_and_a_set_up_link(
 ):
     org = grace(system, hours=48)
     ends = org.grace_period_ends()
-    deadline = f"Set up a second factor by {ends:%-d %b %Y, %H:%M} UTC"
+    deadline = f"Set up a second factor by {ends:%Y-%m-%d %H:%M} UTC (in 1 day)"
     pages = {
         ann: [reverse("user_detail", args=[ann.pk]), reverse("flock_list")],
         admin: [
@@ -62,7 +62,7 @@ def test_the_reminder_is_on_every_page_with_its_deadline_and_a_set_up_link(
             page = client.get(path)
             assert page.status_code == 200, path
             html = page.content.decode()
-            assert html.count(BANNER) == 1 and deadline in html, path
+            assert html.count(BANNER) == 1 and deadline in page_text(html), path
             assert f'href="{reverse("security")}?next={quote(path)}"' in html
             assert ">Set up now</a>" in html
 
@@ -159,7 +159,8 @@ def test_turning_it_on_asks_first_and_tells_the_truth(rechecked_admin, admin, an
     assert (org.globally_enforce_2fa, org.grace_period_hours) == (True, 72)
     page = rechecked_admin.get(reverse("org_settings")).content.decode()
     ends = org.grace_period_ends()
-    assert f"ends <strong data-grace-ends>{ends:%-d %b %Y, %H:%M} UTC</strong>" in page
+    assert f"ends {ends:%Y-%m-%d %H:%M} UTC for users who existed then" in page_text(page)
+    assert f'<strong data-grace-ends><time datetime="{ends:%Y-%m-%dT%H:%M:%SZ}"' in page
     assert "Globally enforced 2FA is on. The grace period of 72 hours ends" in page
 
 

@@ -22,6 +22,7 @@ ADMIN_ONLY_USER_POST = [
     ("user_note", {"note": "pwned"}),
     ("user_access_level", {"access_level": "admin"}),
     ("user_active", {"active": "0"}),
+    ("user_disable", {}),
     ("user_reset_password", {}),
     ("user_reset_totp", {}),
     ("user_reset_webauthn", {}),

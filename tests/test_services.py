@@ -175,14 +175,15 @@ def test_disabled_or_plain_users_are_not_protected(system, admin, make_user):
 # --- other user rules -----------------------------------------------------------------------------
 
 
-def test_set_active_switches_the_summary_email(system, ann):
-    services.set_summary_email(system, ann, False)
-    services.set_active(system, ann, True)
-    ann.refresh_from_db()
-    assert ann.summary_email_enabled is True
+@pytest.mark.parametrize("choice", [False, True])
+def test_set_active_keeps_the_users_summary_mail_choice(system, ann, choice):
+    services.set_summary_email(system, ann, choice)
     services.set_active(system, ann, False)
     ann.refresh_from_db()
-    assert (ann.is_active, ann.summary_email_enabled) == (False, False)
+    assert (ann.is_active, ann.summary_email_enabled) == (False, choice)
+    services.set_active(system, ann, True)
+    ann.refresh_from_db()
+    assert (ann.is_active, ann.summary_email_enabled) == (True, choice)
 
 
 def test_set_access_level_audits_before_and_after(system, ann):

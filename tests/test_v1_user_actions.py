@@ -57,7 +57,15 @@ def test_user_edit_access_level(v1, ann):
     assert ann.access_level == AccessLevel.USER
 
 
-def test_user_disable_and_enable_switch_the_summary_email(v1, ann):
+SUMMARY_OFF = {
+    "msg": "Successfully disabled summary email for email ann@example.com",
+    "result": "success",
+}
+
+
+def test_user_disable_and_enable_keep_the_summary_email_choice(v1, ann):
+    """The contract's user/disable only stops sign-in; the user's summary-mail choice stays."""
+    ok(v1.post("user/summary_email/disable", email="ann@example.com"), SUMMARY_OFF)
     ok(
         v1.post("user/disable", email="ann@example.com"),
         {"msg": "User (ann@example.com) successfully disabled.", "result": "success"},
@@ -69,7 +77,7 @@ def test_user_disable_and_enable_switch_the_summary_email(v1, ann):
         {"msg": "User (ann@example.com) successfully enabled.", "result": "success"},
     )
     ann.refresh_from_db()
-    assert (ann.is_active, ann.summary_email_enabled) == (True, True)
+    assert (ann.is_active, ann.summary_email_enabled) == (True, False)
 
 
 def test_user_remove(v1, ann, flock):

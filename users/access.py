@@ -24,11 +24,18 @@ from .models import User
 
 UserAction = Callable[[HttpRequest, User], HttpResponse | None]
 View = Callable[..., HttpResponse]
+# Why an action cannot apply to this user (None: it can); the profile disables or hides it
+# with the same reason, and the action refuses it, changing nothing.
+Refusal = Callable[[HttpRequest, User], str | None]
 
 
-def _run(action: UserAction, request: HttpRequest, pk: int) -> HttpResponse:
+def _run(action: UserAction, request: HttpRequest, pk: int, refuse: Refusal | None) -> HttpResponse:
     """The action on the user ``pk``; its reply, else back to the profile."""
     user = get_object_or_404(User, pk=pk)
+    reason = refuse(request, user) if refuse else None
+    if reason:
+        messages.error(request, f"{reason} Nothing was changed.")
+        return redirect("user_detail", pk=user.pk)
     try:
         response = action(request, user)
     except PortalError as exc:
@@ -37,9 +44,11 @@ def _run(action: UserAction, request: HttpRequest, pk: int) -> HttpResponse:
     return response or redirect("user_detail", pk=user.pk)
 
 
-def user_action(*, self_allowed: bool = False) -> Callable[[UserAction], View]:
+def user_action(
+    *, self_allowed: bool = False, refuse: Refusal | None = None
+) -> Callable[[UserAction], View]:
     """A POST-only action on one user: sign-in, POST (405), who may open the user (403,
-    changing nothing), then the action."""
+    changing nothing), whether it applies (``refuse``), then the action."""
 
     def decorate(action: UserAction) -> View:
         @login_required
@@ -47,7 +56,7 @@ def user_action(*, self_allowed: bool = False) -> Callable[[UserAction], View]:
         @may_open_user(self_allowed=self_allowed)
         @wraps(action)
         def view(request: HttpRequest, pk: int) -> HttpResponse:
-            return _run(action, request, pk)
+            return _run(action, request, pk, refuse)
 
         return view
 
@@ -63,6 +72,7 @@ def confirmed_action(
     list_keys: bool = False,
     recent_check: bool = False,
     button_class: str = "danger",
+    refuse: Refusal | None = None,
 ) -> Callable[[UserAction], View]:
     """A destructive action: GET shows a confirmation page, POST does it. With ``recent_check``
     (taking away someone's access or factors) both ask for the admin's password or factor again
@@ -71,9 +81,10 @@ def confirmed_action(
     def decorate(action: UserAction) -> View:
         def confirm_or_do(request: HttpRequest, pk: int) -> HttpResponse:
             if request.method == "POST":
-                return _run(action, request, pk)
+                return _run(action, request, pk, refuse)
             user = get_object_or_404(User.objects.prefetch_related("webauthn_credentials"), pk=pk)
             context = {
+                "refused": refuse(request, user) if refuse else None,
                 "section": "users",
                 "person": user,
                 "title": title.format(user=user.label),

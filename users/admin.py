@@ -124,8 +124,8 @@ class UserAdmin(ServiceErrorsAsMessages):
                     "security_keys",
                     "recovery_codes_left",
                 ],
-                "description": "Reset them with the “Reset TOTP” and “Reset WebAuthn” actions of "
-                "the users list (audited).",
+                "description": "Reset them with the “Reset authenticator app” and “Reset security "
+                "keys” actions of the users list (audited).",
             },
         ),
     ]
@@ -260,13 +260,13 @@ class UserAdmin(ServiceErrorsAsMessages):
     def send_password_reset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._each(request, queryset, services.reset_password, "Sent a password reset mail to")
 
-    @admin.action(description="Reset TOTP (remove the authenticator app)")
+    @admin.action(description="Reset authenticator app (remove it)")
     def reset_totp(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._each(request, queryset, services.disable_totp, "Reset TOTP of")
+        self._each(request, queryset, services.disable_totp, "Reset the authenticator app of")
 
-    @admin.action(description="Reset WebAuthn (remove every security key)")
+    @admin.action(description="Reset security keys (remove every key and passkey)")
     def reset_webauthn(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._each(request, queryset, services.disable_webauthn, "Reset WebAuthn of")
+        self._each(request, queryset, services.disable_webauthn, "Reset the security keys of")
 
     @admin.action(description="Remove selected users")
     def remove_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -293,6 +293,14 @@ class OrgSettingForm(forms.ModelForm):
             "once their grace period is over, users without a second factor can reach only the "
             "Security page, signed-in users from their next page (not their next sign-in).",
         }
+
+    def clean_grace_period_hours(self) -> int:
+        """The service's bounds, checked here so that a grace period out of them is a form
+        error (nothing saved) rather than a failure of the save."""
+        try:
+            return services.clean_grace_period_hours(self.cleaned_data["grace_period_hours"])
+        except PortalError as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 @admin.register(OrgSetting)
@@ -349,7 +357,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(WebAuthnCredential)
 class WebAuthnCredentialAdmin(ReadOnlyAdmin):
-    """Read-only: keys are removed with "Reset WebAuthn" on the user's page (audited)."""
+    """Read-only: keys are removed with "Reset security keys" on the user's page (audited)."""
 
     list_display = ["name", "user", "created", "last_used", "sign_count"]
     list_filter = ["created", "last_used"]

@@ -24,6 +24,7 @@ ACTION_LABELS: dict[str, str] = {
     "globally_enforce_2fa_disable": "2FA no longer required org-wide",
     "globally_enforce_2fa_grace_period": "2FA grace period changed",
     "enrol_reminder_mail": "Reminder to set up 2FA mailed",
+    "org_name_change": "Organisation renamed",
     "self_service_password_reset_enable": "Self-service password reset switched on",
     "self_service_password_reset_disable": "Self-service password reset switched off",
     "user_password_reset_request": "Password reset asked for",

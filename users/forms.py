@@ -14,7 +14,7 @@ from portal.converters import FlockIdConverter
 
 from .audit_labels import action_label
 from .models import GRACE_PERIOD_MAX_HOURS, AccessLevel
-from .selectors import USER_SORTS, TwoFactor
+from .selectors import USER_SORTS, SignedIn, TwoFactor
 
 YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
 
@@ -35,6 +35,9 @@ class UserFilterForm(forms.Form):
         label="2FA", required=False, choices=[("", "Any"), *TwoFactor.CHOICES]
     )
     token = forms.ChoiceField(label="API token", required=False, choices=YES_NO)
+    signed_in = forms.ChoiceField(
+        label="Last signed in", required=False, choices=[("", "Any time"), *SignedIn.CHOICES]
+    )
     sort = forms.ChoiceField(
         required=False, choices=[(key, key) for key in USER_SORTS], widget=forms.HiddenInput
     )
@@ -47,6 +50,7 @@ class UserFilterForm(forms.Form):
             "disabled": yes_no(data["disabled"]),
             "two_factor": data["two_factor"],
             "has_token": yes_no(data["token"]),
+            "signed_in": data["signed_in"],
             "sort": data["sort"] or "username",
         }
 
@@ -191,6 +195,14 @@ class AuditFilterForm(forms.Form):
             "end": data["end"],
             "search": data["q"].strip(),
         }
+
+
+class OrgNameForm(forms.Form):
+    org_name = forms.CharField(
+        label="Organisation name",
+        max_length=100,
+        help_text="How welcome mails and the set-password page name your organisation.",
+    )
 
 
 class SelfServiceResetForm(forms.Form):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections import Counter
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.utils import make_msgid
 from urllib.parse import urlsplit
 
@@ -40,7 +41,7 @@ logger = logging.getLogger("portal.mail")
 # Mails that carry a one-time link to set a password, made when the mail is sent.
 LINK_KINDS = {MailKind.WELCOME, MailKind.PASSWORD_RESET}
 TEMPLATES = {
-    MailKind.WELCOME: ("emails/welcome.txt", "Welcome to the portal"),
+    MailKind.WELCOME: ("emails/welcome.txt", "Welcome to {org_name}"),
     MailKind.PASSWORD_RESET: ("emails/password_reset.txt", "Reset your portal password"),
     MailKind.FACTORS_RESET: ("emails/factors_reset.txt", "Your portal second factors were reset"),
     MailKind.ENROL_REMINDER: ("emails/enrol_reminder.txt", "Set up a second factor for the portal"),
@@ -192,6 +193,37 @@ def send_again(actor: Actor, user: User, mail_id: int) -> OutboxMail:
         return queue(previous.kind, user, actor, f"sent again by {actor.label or 'an admin'}")
 
 
+@dataclass(frozen=True)
+class Invitation:
+    """An invited user's latest welcome mail: who asked for it, when, and how its link stands
+    (a link is made when the mail is sent and works for ``PASSWORD_RESET_TIMEOUT``)."""
+
+    mail: OutboxMail
+
+    @property
+    def expires(self) -> datetime | None:
+        if self.mail.sent_at is None:
+            return None
+        return self.mail.sent_at + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+
+    @property
+    def expired(self) -> bool:
+        return self.expires is not None and self.expires <= timezone.now()
+
+
+def invitations(users: list[User]) -> dict[int, Invitation]:
+    """The latest welcome mail of each invited user among ``users``, by user id (one query, none
+    when no user is invited); an invited user without one was added without a welcome mail."""
+    invited = [user.pk for user in users if user.is_invited]
+    found: dict[int, Invitation] = {}
+    if not invited:
+        return found
+    welcome = OutboxMail.objects.filter(user_id__in=invited, kind=MailKind.WELCOME)
+    for mail in welcome.order_by("user_id", "-created", "-id"):
+        found.setdefault(mail.user_id, Invitation(mail))
+    return found
+
+
 def recent_mails(user: User) -> list[OutboxMail]:
     """What the user's page shows: their last few mails and how each went."""
     return list(OutboxMail.objects.filter(user=user)[:RECENT_MAILS])
@@ -221,6 +253,11 @@ def message_for(mail: OutboxMail) -> EmailMessage:
     context = {"user": user, "mail": mail, "base_url": settings.PORTAL_BASE_URL}
     if mail.kind in LINK_KINDS:
         context["link"] = set_password_link(user)
+        link_life = timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+        context["link_expires"] = timezone.now() + link_life
+    if mail.kind == MailKind.WELCOME:
+        context |= _invitation_context(user)
+        subject = subject.format(org_name=context["org_name"])
     if mail.kind == MailKind.ENROL_REMINDER:
         if has_second_factor(user):
             raise Undeliverable("Not needed any more: the user has set up a second factor.")
@@ -229,6 +266,17 @@ def message_for(mail: OutboxMail) -> EmailMessage:
         context |= {"deadline": deadline, "deadline_passed": passed}
     body = render_to_string(template, context)
     return EmailMessage(subject, body, None, [user.email], headers={"Message-ID": mail.message_id})
+
+
+def _invitation_context(user: User) -> dict:
+    """What the welcome mail says beyond the link: the organisation's name, and whether (and
+    from when) the new user must set up a second factor."""
+    deadline = enrolment_deadline(user)
+    return {
+        "org_name": OrgSetting.load().org_name,
+        "factor_deadline": deadline,
+        "factor_at_first_sign_in": deadline is not None and deadline <= timezone.now(),
+    }
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -13,6 +13,8 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from portal.lib.indexes import NullsFirstIndex
+
 from .audit_labels import action_label
 
 
@@ -60,7 +62,7 @@ class User(AbstractBaseUser):
     is_active = models.BooleanField(default=True, db_index=True, help_text="False means disabled.")
     summary_email_enabled = models.BooleanField(default=True)
     must_enroll_2fa = models.BooleanField(
-        default=False, help_text="Set by totp_enabled when the user was added."
+        default=False, help_text="Set when the user was added with “Require 2FA”."
     )
     api_token_hash = models.CharField(max_length=100, blank=True, default="")
     api_token_index = models.CharField(
@@ -91,10 +93,19 @@ class User(AbstractBaseUser):
             models.Index(fields=["date_joined", "id"], name="user_joined_idx"),
             models.Index(fields=["access_level", "username"], name="user_access_username_idx"),
             models.Index(Upper("username"), name="user_username_upper_idx"),
+            # "Last signed in" and "last API use": never (NULL) first ascending, on both databases.
+            NullsFirstIndex(fields=["last_login", "id"], name="user_last_login_idx"),
+            NullsFirstIndex(fields=["api_token_last_used", "id"], name="user_api_used_idx"),
         ]
 
     def __str__(self) -> str:
         return self.email or self.username
+
+    @property
+    def is_invited(self) -> bool:
+        """Added by an admin, and has never set a password nor signed in: the welcome mail's
+        link is their way in (``users.mail.invitations``)."""
+        return self.last_login is None and not self.has_usable_password()
 
     @property
     def is_admin(self) -> bool:
@@ -146,6 +157,9 @@ class User(AbstractBaseUser):
 GRACE_PERIOD_MAX_HOURS = 8760  # a year
 
 
+DEFAULT_ORG_NAME = "the portal"
+
+
 class OrgSetting(models.Model):
     """The organisation's settings: a single row (pk=1).
 
@@ -154,6 +168,8 @@ class OrgSetting(models.Model):
     (``users.twofactor.policy.enrolment_deadline``).
     """
 
+    # How mails and pages name the organisation ("Welcome to Acme SOC").
+    org_name = models.CharField(max_length=100, default=DEFAULT_ORG_NAME)
     globally_enforce_2fa = models.BooleanField(default=False)
     # "Forgot password?" on the sign-in page mails a reset link; off, it says to ask an admin.
     self_service_password_reset = models.BooleanField(default=True)
@@ -205,7 +221,7 @@ class WebAuthnCredential(models.Model):
 
     class Meta:
         ordering = ["created"]
-        verbose_name = "WebAuthn security key"
+        verbose_name = "security key"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"

@@ -14,10 +14,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.lib.access import admin_required
 from portal.lib.errors import PortalError
+from portal.lib.forms import add_service_error
 
 from . import mail, selectors, services
 from .audit import Actor
-from .forms import OrgSettingsForm, SelfServiceResetForm
+from .forms import OrgNameForm, OrgSettingsForm, SelfServiceResetForm
 from .models import MailJob, OrgSetting
 from .outbox import MailKind
 from .twofactor.decorators import recent_auth_required_when
@@ -64,6 +65,7 @@ def org_settings(request: HttpRequest) -> HttpResponse:
         "section": "org",
         "form": form,
         "org": org,
+        "name_form": OrgNameForm(initial={"org_name": org.org_name}),
         "reset_form": SelfServiceResetForm(
             initial={"self_service_password_reset": org.self_service_password_reset}
         ),
@@ -126,6 +128,28 @@ def org_remind(request: HttpRequest) -> HttpResponse:
         "cancel_url": reverse("org_settings"),
     }
     return render(request, "confirm.html", context)
+
+
+@admin_required
+@require_POST
+def org_name(request: HttpRequest) -> HttpResponse:
+    """The organisation's name (its own form on the org page)."""
+    form = OrgNameForm(request.POST)
+    if form.is_valid():
+        try:
+            org = services.set_org_name(Actor.from_request(request), form.cleaned_data["org_name"])
+        except PortalError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"The organisation is called {org.org_name}.")
+            return redirect("org_settings")
+    org = OrgSetting.load()
+    return render(
+        request,
+        "users/org_name.html",
+        {"section": "org", "name_form": form, "org": org},
+        status=400,
+    )
 
 
 @admin_required

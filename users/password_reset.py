@@ -21,7 +21,7 @@ from portal.lib.forms import add_service_error
 
 from . import reset_requests, services
 from .audit import Actor
-from .models import User
+from .models import OrgSetting, User
 
 ASKER = "Forgot password page"  # who asked, in the audit log and the user's mail list
 
@@ -66,6 +66,14 @@ class ResetLinkPasswordForm(SetPasswordForm):
     def __init__(self, user: User, *args, actor: Actor, **kwargs) -> None:
         super().__init__(user, *args, **kwargs)
         self.actor = actor
+        self.fields["new_password2"].label = "New password again"
+
+    def clean(self) -> dict:
+        """Django's checks, with the rules' refusals ("too common") under the password they
+        are about, not under its repetition."""
+        self.validate_passwords("new_password1", "new_password2")
+        self.validate_password_for_user(self.user, "new_password1")
+        return forms.Form.clean(self)
 
     def save(self, commit: bool = True) -> User:
         self.user = services.update_credentials(
@@ -76,6 +84,10 @@ class ResetLinkPasswordForm(SetPasswordForm):
 
 class ResetLinkPasswordView(PasswordResetConfirmView):
     form_class = ResetLinkPasswordForm
+
+    def get_context_data(self, **kwargs) -> dict:
+        """The page names the account (and offers its user name to password managers)."""
+        return super().get_context_data(**kwargs) | {"org_name": OrgSetting.load().org_name}
 
     def get_form_kwargs(self) -> dict:
         return super().get_form_kwargs() | {"actor": Actor.from_request(self.request, self.user)}

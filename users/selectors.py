@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.lib.compiled_lookup import rows_where
@@ -87,9 +88,9 @@ class TwoFactor:
     NONE, TOTP, WEBAUTHN, BOTH = "none", "totp", "webauthn", "both"
     CHOICES = [
         (NONE, "None"),
-        (TOTP, "TOTP only"),
-        (WEBAUTHN, "WebAuthn only"),
-        (BOTH, "TOTP and WebAuthn"),
+        (TOTP, "Authenticator app only"),
+        (WEBAUTHN, "Security keys only"),
+        (BOTH, "Authenticator app and security keys"),
     ]
 
 
@@ -102,7 +103,29 @@ USER_SORTS = {
     "-joined": ("-date_joined", "-pk"),
     "access": ("access_level", "username"),
     "-access": ("-access_level", "username"),
+    # Never (NULL) counts as the oldest on both databases, as the indexes store it
+    # (``portal.lib.indexes.NullsFirstIndex``): first ascending, last descending.
+    "last_login": (F("last_login").asc(nulls_first=True), "pk"),
+    "-last_login": (F("last_login").desc(nulls_last=True), "-pk"),
+    "api_used": (F("api_token_last_used").asc(nulls_first=True), "pk"),
+    "-api_used": (F("api_token_last_used").desc(nulls_last=True), "-pk"),
 }
+
+
+class SignedIn:
+    """The users page's "last signed in" filter: never, or not within some days (never
+    included)."""
+
+    NEVER = "never"
+    DAYS = (30, 90, 365)
+    CHOICES = [(NEVER, "Never"), *((str(days), f"Not in {days} days") for days in DAYS)]
+
+    @classmethod
+    def where(cls, value: str) -> Q:
+        if value == cls.NEVER:
+            return Q(last_login__isnull=True)
+        cutoff = timezone.now() - timedelta(days=int(value))
+        return Q(last_login__isnull=True) | Q(last_login__lt=cutoff)
 
 
 def search_users(
@@ -112,6 +135,7 @@ def search_users(
     disabled: bool | None = None,
     two_factor: str = "",
     has_token: bool | None = None,
+    signed_in: str = "",
     sort: str = "username",
 ) -> QuerySet[User]:
     """The users page's filtered, sorted list, plain: page through its ids, then load
@@ -132,6 +156,8 @@ def search_users(
         )
     if has_token is not None:
         users = users.filter(api_token_index__isnull=not has_token)
+    if signed_in:
+        users = users.filter(SignedIn.where(signed_in))
     return users.order_by(*USER_SORTS.get(sort, USER_SORTS["username"]))
 
 

@@ -413,15 +413,13 @@ def set_access_level(actor: Actor, user: User, access_level: str) -> User:
 
 
 def set_active(actor: Actor, user: User, active: bool) -> User:
-    """Enable or disable a user; the summary mail follows the account's state.
+    """Enable or disable a user. Their own choices (the summary mail) stay as they were.
 
     Disabling ends every session for good: enabling again brings none of them back.
     """
     with transaction.atomic():
         user = _locked(user) if active else refuse_if_last_active_admin(user, "disable")
-        _write(
-            user, {"is_active": active, "summary_email_enabled": active}, end_sessions=not active
-        )
+        _write(user, {"is_active": active}, end_sessions=not active)
         verb = "enable" if active else "disable"
         record(actor, f"user_{verb}", f"{verb.capitalize()}d user {user.label}", target=user)
     return user
@@ -459,7 +457,8 @@ def reset_password(actor: Actor, user: User, action_type: str = "user_password_r
 
 
 def disable_totp(actor: Actor, user: User) -> int:
-    """Remove the user's TOTP devices (and their recovery codes when no factor is left)."""
+    """Remove the user's authenticator app (TOTP devices), and their recovery codes when no
+    factor is left."""
     return _remove_factors(actor, user, totp=True)[0]
 
 
@@ -490,7 +489,7 @@ def _remove_factors(
             record(
                 actor,
                 "user_2fa_disable",
-                f"Disabled two-factor authentication for {user.label}",
+                f"Reset the authenticator app of {user.label}",
                 target=user,
                 devices_removed=apps,
             )
@@ -500,7 +499,7 @@ def _remove_factors(
             record(
                 actor,
                 "user_webauthn_disable",
-                f"Disabled WebAuthn for {user.label}",
+                f"Reset the security keys of {user.label}",
                 target=user,
                 keys_removed=keys,
             )
@@ -582,6 +581,30 @@ def set_global_2fa(
         else:
             record(
                 actor, "globally_enforce_2fa_disable", "Disabled globally enforced 2FA", **details
+            )
+    return org
+
+
+def set_org_name(actor: Actor, name: str) -> OrgSetting:
+    """The organisation's name, as the welcome mail and the set-password page say it."""
+    name = " ".join(name.split())
+    limit = OrgSetting._meta.get_field("org_name").max_length
+    if not name:
+        raise InvalidInput("The organisation needs a name.", field="org_name")
+    if len(name) > limit:
+        raise InvalidInput(f"At most {limit} characters.", field="org_name")
+    with transaction.atomic():
+        OrgSetting.load()  # the row exists before it is locked
+        org = OrgSetting.objects.select_for_update().get(pk=1)
+        if org.org_name != name:
+            before, org.org_name = org.org_name, name
+            org.save(update_fields=["org_name", "updated"])
+            record(
+                actor,
+                "org_name_change",
+                f"Renamed the organisation from {before} to {name}",
+                before=before,
+                after=name,
             )
     return org
 

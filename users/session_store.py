@@ -109,7 +109,10 @@ class SessionStore(CachedDBStore):
         return data
 
     def save(self, must_create: bool = False) -> None:
-        """Write the row (only its changing columns: ``created`` stays), then the cache."""
+        """Write the row (only its changing columns: ``created`` stays), then the cache. A
+        session ended between the two would leave its copy in the cache, unlisted and
+        unendable, so the copy is dropped when the row is gone by then (one more query on a
+        real cache)."""
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)
@@ -133,7 +136,24 @@ class SessionStore(CachedDBStore):
         elif not rows.update(**columns):
             raise UpdateError  # ended meanwhile (the middleware answers 400)
         self._cache.set(self.cache_key, self._session, self.get_expiry_age())
+        if not must_create and not isinstance(self._cache, DummyCache) and not rows.exists():
+            self._cache.delete(self.cache_key)  # ended between the UPDATE and the cache write
         caches["default"].set(self._seen_marker(), True, SEEN_INTERVAL)
+
+    def delete(self, session_key: str | None = None) -> None:
+        """The row first, then the cached copy: now and again after the commit, so a request
+        that reads the row before the delete is committed cannot cache it past the end."""
+        session_key = session_key or self.session_key
+        if session_key is None:
+            return
+        UserSession.objects.filter(session_key=session_key).delete()
+
+        def forget() -> None:
+            self._cache.delete(self.cache_key_prefix + session_key)
+
+        forget()
+        if transaction.get_connection().in_atomic_block:
+            transaction.on_commit(forget)
 
     def note_seen(self) -> None:
         """The signed-in session was used now: write ``last_seen`` (and the address) unless it

@@ -17,6 +17,7 @@ urlpatterns = [
     path("users/<id:pk>/note/", views.user_note, name="user_note"),
     path("users/<id:pk>/access-level/", views.user_access_level, name="user_access_level"),
     path("users/<id:pk>/active/", views.user_active, name="user_active"),
+    path("users/<id:pk>/disable/", views.user_disable, name="user_disable"),
     path("users/<id:pk>/summary-email/", views.user_summary_email, name="user_summary_email"),
     path("users/<id:pk>/reset-password/", views.user_reset_password, name="user_reset_password"),
     path("users/<id:pk>/reset-totp/", views.user_reset_totp, name="user_reset_totp"),
@@ -38,6 +39,7 @@ urlpatterns = [
         r"^audit/download\.(?P<fmt>csv|json)$", audit_views.audit_download, name="audit_download"
     ),
     path("org/", org_views.org_settings, name="org_settings"),
+    path("org/name/", org_views.org_name, name="org_name"),
     path("org/password-reset/", org_views.org_password_reset, name="org_password_reset"),
     path("org/remind/", org_views.org_remind, name="org_remind"),
 ]

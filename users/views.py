@@ -6,6 +6,7 @@ duplicates, valid values) lives in users/services.py and flocks/services.py.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
@@ -24,9 +25,10 @@ from portal.lib.access import admin_required, may_open_user, own_account_only
 from portal.lib.counting import BoundedPaginator
 from portal.lib.errors import PortalError
 from portal.lib.forms import add_service_error
+from users.twofactor import policy
 from users.twofactor.decorators import recent_auth_required, recent_auth_required_when
 
-from . import lockouts, mail, nudges, selectors, services, session_views
+from . import lockouts, mail, nudges, selectors, services, session_views, unavailable
 from .access import confirmed_action, user_action
 from .audit import Actor
 from .forms import (
@@ -80,6 +82,9 @@ def user_list(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     page.object_list = users_in_order(list(page.object_list))
+    invited = mail.invitations(page.object_list)
+    for person in page.object_list:
+        person.invitation = invited.get(person.pk)
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
@@ -96,7 +101,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
             "sort_query": sort_query.urlencode(),
             "filtered": any(
                 form.data.get(name)
-                for name in ("q", "access_level", "disabled", "two_factor", "token")
+                for name in ("q", "access_level", "disabled", "two_factor", "token", "signed_in")
             ),
         },
         status=200 if form.is_valid() else 400,
@@ -142,10 +147,13 @@ def _detail_user(pk: int) -> User:
 
 def _render_detail(request: HttpRequest, user: User, status: int = 200, **forms) -> HttpResponse:
     """The profile page; ``forms`` replaces a blank form with a bound one showing its errors."""
+    user.invitation = mail.invitations([user]).get(user.pk)
     context: dict = {
         "section": "users" if request.user.is_admin and request.user != user else "profile",
         "person": user,
         "mails": mail.recent_mails(user),
+        "link_days": settings.PASSWORD_RESET_TIMEOUT // 86400,
+        "requirement": policy.requirement(user),
     }
     if request.user.is_admin:
         context.update(
@@ -157,6 +165,7 @@ def _render_detail(request: HttpRequest, user: User, status: int = 200, **forms)
             has_flocks=Flock.objects.exists(),
             **_flock_search(request, user),
             signin_pause=lockouts.account_pause(user),
+            unavailable=unavailable.on_profile(request, user),
             **session_views.sessions_context(request, user),
         )
     context.update(forms)
@@ -225,12 +234,29 @@ def user_access_level(request: HttpRequest, user: User) -> HttpResponse | None:
     return _form_errors(request, user, "access_form", form)
 
 
-@user_action()
+@user_action(refuse=unavailable.disable)
 def user_active(request: HttpRequest, user: User) -> None:
-    """Enable or disable (``active`` = "1" or "0")."""
-    active = _switch(request, "active")
+    """Enable or disable (``active`` = "1" or "0"); the profile disables through ``user_disable``,
+    which asks first."""
+    _set_active(request, user, _switch(request, "active"))
+
+
+@confirmed_action(
+    title="Disable {user}?",
+    question="{user} is signed out everywhere at once and cannot sign in, on the pages or with "
+    "the API, until an admin enables them again. Their factors, flocks and settings stay as they "
+    "are.",
+    button="Disable user",
+    refuse=unavailable.disable,
+)
+def user_disable(request: HttpRequest, user: User) -> None:
+    _set_active(request, user, False)
+
+
+def _set_active(request: HttpRequest, user: User, active: bool) -> None:
     services.set_active(Actor.from_request(request), user, active)
-    messages.success(request, f"{'Enabled' if active else 'Disabled'} {user.label}.")
+    done = f"Enabled {user.label}." if active else f"Disabled {user.label} and signed them out."
+    messages.success(request, done)
 
 
 @user_action(self_allowed=True)
@@ -289,6 +315,7 @@ def _names(flocks: list[Flock]) -> str:
     "The audit log keeps their history. This cannot be undone.",
     button="Remove user",
     recent_check=True,
+    refuse=unavailable.remove,
 )
 def user_remove(request: HttpRequest, user: User) -> HttpResponse:
     services.remove_user(Actor.from_request(request), user)
@@ -297,32 +324,37 @@ def user_remove(request: HttpRequest, user: User) -> HttpResponse:
 
 
 @confirmed_action(
-    title="Reset TOTP of {user}?",
-    question="Their authenticator app stops working for this portal; they enrol again at their "
-    "next sign-in if 2FA is required.",
-    button="Reset TOTP",
+    title="Reset the authenticator app of {user}?",
+    question="Their authenticator app stops working for this portal, and they are signed out "
+    "everywhere; they set up a second factor again at their next sign-in if 2FA is required.",
+    button="Reset authenticator app",
     recent_check=True,
+    refuse=unavailable.reset_app,
 )
 def user_reset_totp(request: HttpRequest, user: User) -> None:
     removed = services.disable_totp(Actor.from_request(request), user)
     messages.success(
         request,
-        f"Reset TOTP of {user.label} ({removed} device{'s' if removed != 1 else ''} removed).",
+        f"Reset the authenticator app of {user.label} "
+        f"({removed} app{'s' if removed != 1 else ''} removed).",
     )
 
 
 @confirmed_action(
-    title="Reset WebAuthn of {user}?",
-    question="All of their security keys are removed:",
+    title="Reset the security keys of {user}?",
+    question="All of their security keys (passkeys too) are removed, and they are signed out "
+    "everywhere:",
     button="Remove security keys",
     recent_check=True,
     list_keys=True,
+    refuse=unavailable.reset_keys,
 )
 def user_reset_webauthn(request: HttpRequest, user: User) -> None:
     removed = services.disable_webauthn(Actor.from_request(request), user)
     messages.success(
         request,
-        f"Reset WebAuthn of {user.label} ({removed} key{'s' if removed != 1 else ''} removed).",
+        f"Reset the security keys of {user.label} "
+        f"({removed} key{'s' if removed != 1 else ''} removed).",
     )
 
 

@@ -105,7 +105,7 @@ def _refuse_if_paused(client: Client, account: Account | None, *also: str) -> di
         _audit_pause(client, account, exc.over, exc.retry_after)
         raise TooManyFailures(exc.retry_after) from None
     if account is not None and lockouts.pair_locked(client.request, account):
-        retry_after = lockouts.cooloff_seconds()
+        retry_after = lockouts.pair_wait(client.request, account.name).seconds
         _audit_pause(client, account, [f"pair:{account.key}:{client.ip}"], retry_after)
         raise TooManyFailures(retry_after)
     return found

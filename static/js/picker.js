@@ -16,7 +16,9 @@
     listbox.id = `picker-results-${index}`;
     listbox.setAttribute("role", "listbox");
     listbox.hidden = true;
-    input.insertAdjacentElement("afterend", listbox);
+    const anchor = input.closest(".picker-row") || input;
+    anchor.parentElement.classList.add("picker-host");
+    anchor.insertAdjacentElement("afterend", listbox);
     const status = document.createElement("p");
     status.className = "sr-only";
     status.setAttribute("aria-live", "polite");
@@ -28,6 +30,8 @@
     let results = [], active = -1, timer = null, asked = 0;
 
     function close() {
+      clearTimeout(timer);
+      asked += 1; // a search still on its way shows nothing
       listbox.hidden = true;
       input.setAttribute("aria-expanded", "false");
       input.removeAttribute("aria-activedescendant");

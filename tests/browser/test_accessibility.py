@@ -56,6 +56,8 @@ OUTSIDE = ("api/", "^api/", "django-admin/")  # Swagger UI and the Django admin:
 NOT_PAGES = {
     "favicon.ico": "a redirect to the icon",
     "audit_download": "CSV or JSON, not HTML",
+    "flock_search": "JSON for the flock pickers, not HTML",
+    "flock_people": "JSON for the member picker, not HTML",
     "recovery_codes": "shown once after new codes are made: special_pages makes some",
     "login": "redirects a signed-in visitor: special_pages opens it signed out",
     "login_verify": "needs a half-done sign-in: special_pages makes one",

@@ -59,7 +59,7 @@ def test_admin_turns_it_on_with_a_grace_period_and_mails_the_stragglers(
     org = OrgSetting.load()
     assert (org.globally_enforce_2fa, org.grace_period_hours) == (True, 48)
     ends = org.grace_period_ends()
-    expect(page.locator("[data-grace-ends]")).to_have_text(f"{ends:%-d %b %Y, %H:%M} UTC")
+    expect(page.locator("[data-grace-ends]")).to_have_text(f"{ends:%Y-%m-%d %H:%M} UTC")
     no_sideways_scroll(page)
     shot(f"{size}-org-enforced-with-grace")
 
@@ -102,7 +102,7 @@ def test_a_user_in_the_period_is_reminded_may_skip_then_meets_the_wall(
     login(page, ann, PASSWORD)  # signs in normally: to her profile
     page.wait_for_url(f"**/users/{ann.pk}/")
     banner = page.locator("[data-grace-banner]")
-    expect(banner).to_contain_text(f"Set up a second factor by {deadline:%-d %b %Y, %H:%M} UTC")
+    expect(banner).to_contain_text(f"Set up a second factor by {deadline:%Y-%m-%d %H:%M} UTC")
     no_sideways_scroll(page)
     shot(f"{size}-reminder-on-profile")
     page.goto("/flocks/")

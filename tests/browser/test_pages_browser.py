@@ -62,13 +62,18 @@ def test_admin_runs_a_users_life_cycle_from_the_browser(open_page, login):
     page.get_by_role("link", name="Users", exact=True).click()
     page.get_by_role("link", name="walt@example.com").first.click()
     page.get_by_text("Assign to flocks").click()  # a <details>: no JavaScript needed
-    page.get_by_label("Harbour office").check()
+    page.get_by_label("Find flocks by name").fill("harb")  # search as you type
+    page.get_by_role("listbox").get_by_role("option", name="Harbour office").click()
+    expect(page.get_by_label("Harbour office")).to_be_checked()
     page.get_by_label("Role").select_option("watcher")
     page.get_by_role("button", name="Assign", exact=True).click()
     assert "Assigned walt@example.com as watcher to Harbour office." in flash(page)
 
+    page.get_by_role("link", name="Disable user…").click()
+    expect(page.locator("h1")).to_have_text("Disable walt@example.com?")
+    shot(page, "05b-confirm-disable")
     page.get_by_role("button", name="Disable user").click()
-    assert "Disabled walt@example.com." in flash(page)
+    assert "Disabled walt@example.com and signed them out." in flash(page)
     expect(page.locator(".badges")).to_contain_text("disabled")
     page.get_by_role("button", name="Enable user").click()
     assert "Enabled walt@example.com." in flash(page)
@@ -78,10 +83,10 @@ def test_admin_runs_a_users_life_cycle_from_the_browser(open_page, login):
     )  # walt enrolled meanwhile
     page.reload()
     shot(page, "04-user-profile")
-    page.get_by_role("link", name="Reset TOTP…").click()
+    page.get_by_role("link", name="Reset authenticator app…").click()
     shot(page, "05-confirm-reset-totp")
-    page.get_by_role("button", name="Reset TOTP").click()
-    assert "Reset TOTP of walt@example.com (1 device removed)." in flash(page)
+    page.get_by_role("button", name="Reset authenticator app").click()
+    assert "Reset the authenticator app of walt@example.com (1 app removed)." in flash(page)
     assert not TOTPDevice.objects.filter(user=walt).exists()
 
     page.get_by_role("link", name="Audit log").click()

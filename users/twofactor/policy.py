@@ -54,16 +54,33 @@ def enforcement_applies(user: User) -> bool:
     return user.must_enroll_2fa or OrgEnforcement.read().on
 
 
-def enrolment_deadline(user: User, org: OrgEnforcement | None = None) -> datetime | None:
-    """From when ``user`` is required to have a second factor; None while nothing requires one.
+@dataclass(frozen=True)
+class Requirement:
+    """Why ``user`` must have a second factor ("org-wide", "set when added"; "" for no reason)
+    and from when (the profile's "2FA required")."""
 
-    A user added with ``totp_enabled`` is required from their account's creation (no grace:
+    why: str = ""
+    deadline: datetime | None = None
+
+    @property
+    def in_grace(self) -> bool:
+        return self.deadline is not None and not _passed(self.deadline)
+
+
+def requirement(user: User, org: OrgEnforcement | None = None) -> Requirement:
+    """A user added with ``totp_enabled`` is required from their account's creation (no grace:
     an admin asked for it by name). The org switch gives everyone its grace period, counted
     from the stored start, so shortening the period applies at once (GitLab bug 29702).
     """
     if user.must_enroll_2fa:
-        return user.date_joined
-    return (org or OrgEnforcement.read()).deadline_for(user)
+        return Requirement("set when added", user.date_joined)
+    org = org or OrgEnforcement.read()
+    return Requirement("org-wide", org.deadline_for(user)) if org.on else Requirement()
+
+
+def enrolment_deadline(user: User, org: OrgEnforcement | None = None) -> datetime | None:
+    """From when ``user`` is required to have a second factor; None while nothing requires one."""
+    return requirement(user, org).deadline
 
 
 def factor_required(user: User) -> bool:
