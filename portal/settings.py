@@ -202,6 +202,10 @@ AUTH_FAILURE_WINDOW = env.int("PORTAL_AUTH_FAILURE_WINDOW", default=900)
 PASSWORD_RESET_ADDRESS_LIMIT = env.int("PORTAL_RESET_ADDRESS_LIMIT", default=10)
 PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PORTAL_RESET_ACCOUNT_LIMIT", default=3)
 PASSWORD_RESET_WINDOW = env.int("PORTAL_RESET_WINDOW", default=3600)
+# Passwordless challenges (users/twofactor/passkey_views.py) per address in a window; past the
+# limit the sign-in page's passkey request answers 429 with Retry-After until the window ends.
+PASSKEY_CHALLENGE_LIMIT = env.int("PORTAL_PASSKEY_CHALLENGE_LIMIT", default=120)
+PASSKEY_CHALLENGE_WINDOW = env.int("PORTAL_PASSKEY_CHALLENGE_WINDOW", default=900)
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "users.twofactor.factor_step.locked_out"

@@ -8,7 +8,13 @@ from helpers import db_state, signed_in
 
 from flocks.models import DEFAULT_FLOCK_ID, Flock, FlockMembership
 from users import services
-from users.models import AuditEntry, OrgSetting, User, WebAuthnCredential
+from users.models import (
+    GRACE_PERIOD_MAX_HOURS,
+    AuditEntry,
+    OrgSetting,
+    User,
+    WebAuthnCredential,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -159,6 +165,30 @@ def test_org_setting_switch_and_grace_period_are_audited(rechecked_admin):
     rechecked_admin.post(url, {"globally_enforce_2fa": "on", "grace_period_hours": "0"})
     assert OrgSetting.load().grace_period_hours == 0
     assert rechecked_admin.get(url).url == reverse("security")
+
+
+def test_a_grace_period_over_the_maximum_is_a_form_error(rechecked_admin):
+    url = reverse("admin:users_orgsetting_change", args=[OrgSetting.load().pk])
+    before = db_state()
+    response = rechecked_admin.post(
+        url,
+        {
+            "globally_enforce_2fa": "on",
+            "grace_period_hours": str(GRACE_PERIOD_MAX_HOURS + 1),
+            "self_service_password_reset": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert f"a whole number of hours from 0 to {GRACE_PERIOD_MAX_HOURS}" in (
+        response.content.decode()
+    )
+    assert db_state() == before and not OrgSetting.load().globally_enforce_2fa
+    assert not AuditEntry.objects.filter(action_type__startswith="globally_enforce_2fa").exists()
+    # the maximum itself is taken
+    rechecked_admin.post(
+        url, {"globally_enforce_2fa": "on", "grace_period_hours": str(GRACE_PERIOD_MAX_HOURS)}
+    )
+    assert OrgSetting.load().grace_period_hours == GRACE_PERIOD_MAX_HOURS
 
 
 def test_a_taken_flock_name_is_refused_next_to_the_field(rechecked_admin, flock):

@@ -184,3 +184,30 @@ def test_the_django_admin_switches_it_through_the_service(rechecked_admin):
     assert response.status_code == 302 and response.url == "/django-admin/users/orgsetting/"
     assert OrgSetting.load().self_service_password_reset is False
     assert AuditEntry.objects.filter(action_type="self_service_password_reset_disable").exists()
+
+
+def test_a_flood_of_asks_audits_one_throttled_ask_per_budget(client, ann, settings, sent_mail):
+    """Past a budget every ask still counts and gets the same answer, but only the first one
+    past it in the window is audited: sixty asks cannot write sixty rows."""
+    first = answer(client, "x0", "203.0.113.7")
+    answers = {answer(client, f"x{n}", "203.0.113.7") for n in range(1, 60)}
+    assert answers == {first}
+    limit = settings.PASSWORD_RESET_ADDRESS_LIMIT
+    assert reasons() == ["no such user"] * limit + ["throttled"]
+    # the address stays throttled: even ann's ask sends nothing, and its budget is audited
+    assert answer(client, "ann", "203.0.113.7") == first
+    assert reasons() == ["no such user"] * limit + ["throttled"]
+    assert sent_mail() == []
+    # from another address ann's own budget still has room
+    assert answer(client, "ann", "198.51.100.5") == first
+    assert reasons()[-1] == "queued" and len(reasons()) == limit + 2
+
+
+def test_one_throttled_ask_audited_per_account_and_window(client, ann, settings, sent_mail):
+    """An account asked for from many addresses: the first ask past its budget is audited,
+    the rest count silently, and the answer never changes."""
+    settings.PASSWORD_RESET_ACCOUNT_LIMIT = 2
+    answers = {answer(client, "ann", f"203.0.113.{n}") for n in range(1, 21)}
+    assert len(answers) == 1
+    assert reasons() == ["queued", "queued", "throttled"]
+    assert len(sent_mail()) == 2

@@ -24,6 +24,7 @@ from helpers import (
 
 from users import services
 from users.models import AuditEntry, WebAuthnCredential
+from users.session_store import UserSession
 from users.twofactor.passkey_views import CLONED_STAGE, NOT_ACCEPTED
 from users.twofactor.session import CHECKED_AT, VERIFIED
 
@@ -367,3 +368,23 @@ def test_a_visitors_session_for_a_challenge_is_short_and_signing_in_makes_it_ful
     other = Client()
     assert sign_in(other, ann_passkey).status_code == 200
     assert other.session.get_expiry_age() == settings.SESSION_COOKIE_AGE
+
+
+def test_an_address_gets_only_its_budget_of_challenges_and_session_rows(settings):
+    """Every challenge gives a cookieless visitor a session row: past the address's own budget
+    of challenges the answer is 429 with Retry-After and no row is made; other addresses are
+    not held back, and failed sign-ins are not what it counts."""
+    settings.PASSKEY_CHALLENGE_LIMIT = 5
+    rows = UserSession.objects.count
+    before = rows()
+    answers = [
+        Client().post(OPTIONS, content_type="application/json", REMOTE_ADDR="203.0.113.9")
+        for _ in range(40)
+    ]
+    assert [r.status_code for r in answers] == [200] * 5 + [429] * 35
+    assert 0 < int(answers[-1]["Retry-After"]) <= settings.PASSKEY_CHALLENGE_WINDOW
+    assert "Too many passkey sign-in requests" in answers[-1].json()["error"]
+    assert rows() - before == 5
+    elsewhere = Client().post(OPTIONS, content_type="application/json", REMOTE_ADDR="192.0.2.4")
+    assert elsewhere.status_code == 200 and rows() - before == 6
+    assert not AuditEntry.objects.filter(action_type="user_login_failed").exists()

@@ -294,6 +294,14 @@ class OrgSettingForm(forms.ModelForm):
             "Security page, signed-in users from their next page (not their next sign-in).",
         }
 
+    def clean_grace_period_hours(self) -> int:
+        """The service's bounds, checked here so that a grace period out of them is a form
+        error (nothing saved) rather than a failure of the save."""
+        try:
+            return services.clean_grace_period_hours(self.cleaned_data["grace_period_hours"])
+        except PortalError as exc:
+            raise forms.ValidationError(exc.message) from None
+
 
 @admin.register(OrgSetting)
 class OrgSettingAdmin(admin.ModelAdmin):

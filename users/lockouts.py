@@ -123,6 +123,10 @@ class Budget:
     def account_limit(self) -> int:
         return settings.AUTH_ACCOUNT_FAILURE_LIMIT
 
+    def seconds_left(self) -> int:
+        """Until the current window ends (and its counts with it): the 429's Retry-After."""
+        return _window(self.window_seconds())[1]
+
     def limits(self) -> dict[str, int]:
         window, _ = _window(self.window_seconds())
         limits = {f"{self.prefix}:{window}:ip:{self.ip}": self.address_limit()}
@@ -143,8 +147,12 @@ class Budget:
     def note_failure(self) -> bool:
         """Count one more; returns whether that one was still within every budget (the cache
         counts atomically, so of concurrent tries only the limit's worth are)."""
+        return not self.note_over()
+
+    def note_over(self) -> list[str]:
+        """Count one more; the keys of the budgets that one went past (none: within all)."""
         _, left = _window(self.window_seconds())
-        within = True
+        over = []
         for key, limit in self.limits().items():
             count = 1
             if not cache.add(key, 1, left + 1):
@@ -152,8 +160,9 @@ class Budget:
                     count = cache.incr(key)
                 except ValueError:  # expired between add and incr
                     cache.add(key, 1, left + 1)
-            within = within and count <= limit
-        return within
+            if count > limit:
+                over.append(key)
+        return over
 
 
 def cooloff_seconds() -> int:

@@ -6,12 +6,14 @@ the same mail and one-time link as an admin's reset) only for an active user wit
 e-mail, while the org allows self-service reset and the ask is within its budgets. Asks are
 budgeted per address (any name) and per account (however it is typed) in a window, on the
 sign-in budgets' pattern (``users.lockouts.Budget``): past a limit an ask sends nothing
-more. Sending happens later in the mail worker, so no SMTP time shows in the answer.
+more, and only the first ask past each budget in a window is audited. Sending happens later
+in the mail worker, so no SMTP time shows in the answer.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 from . import services
@@ -21,6 +23,7 @@ from .models import OrgSetting
 
 ACTION = "user_password_reset_request"  # a mail was queued for the asker
 REFUSED = "user_password_reset_request_refused"  # nothing was sent (the reason is recorded)
+AUDITED = "audited:"  # marks a budget whose first throttled ask is in the audit log
 
 
 class ResetAskBudget(Budget):
@@ -50,8 +53,11 @@ def ask_for_reset(actor: Actor, name: str) -> str:
         return _refused(actor, account, "self-service reset is off")
     # Every ask spends the budgets, whatever it finds; counted before it is judged, so
     # concurrent asks cannot all slip under a limit.
-    if not ResetAskBudget(actor.ip or "", account).note_failure():
-        return _refused(actor, account, "throttled")
+    budget = ResetAskBudget(actor.ip or "", account)
+    if over := budget.note_over():
+        if _first_past(over, budget.seconds_left()):
+            return _refused(actor, account, "throttled")
+        return "throttled"
     user = account.user
     if user is None:
         return _refused(actor, account, "no such user")
@@ -61,6 +67,14 @@ def ask_for_reset(actor: Actor, name: str) -> str:
         return _refused(actor, account, "no e-mail address")
     services.reset_password(actor, user, action_type=ACTION)
     return "queued"
+
+
+def _first_past(over: list[str], seconds_left: int) -> bool:
+    """Whether this ask is the first past one of the budgets ``over`` in this window: only
+    that one is audited, so a flood of asks cannot flood the audit log (the rest still count).
+    """
+    firsts = [cache.add(AUDITED + key, True, seconds_left + 1) for key in over]
+    return any(firsts)
 
 
 def _refused(actor: Actor, account: Account, reason: str) -> str:

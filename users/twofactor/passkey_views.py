@@ -5,17 +5,22 @@ checked here too: the sign-in budgets (the address before the passkey names its 
 the account's own), disabled accounts, the challenge spent on first use and bound to this
 session, origin and RP ID, the user handle, user verification and the signature counter (a
 counter that does not move forward means a copied key: refused and audited). Every refusal
-counts as a failed sign-in, as a wrong password does, and changes nothing else.
+counts as a failed sign-in, as a wrong password does, and changes nothing else. Challenges
+are budgeted per address on their own (each gives a visitor a session row).
 """
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.defaultfilters import pluralize
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from portal.client_ip import client_ip
 from users import lockouts
 
 from . import factor_step, session, webauthn_keys
@@ -46,6 +51,37 @@ def _address_paused(request: HttpRequest) -> HttpResponse | None:
     return factor_step.locked_out(request)
 
 
+class ChallengeBudget(lockouts.Budget):
+    """Passwordless challenges per address, counted apart from failed sign-ins: each one
+    gives a visitor a session row, so an address cannot make them without end."""
+
+    prefix = "passkeychallenge"
+
+    def window_seconds(self) -> int:
+        return settings.PASSKEY_CHALLENGE_WINDOW
+
+    def address_limit(self) -> int:
+        return settings.PASSKEY_CHALLENGE_LIMIT
+
+
+def _challenges_spent(request: HttpRequest) -> HttpResponse | None:
+    """429 with Retry-After once this address asked for more challenges than its budget."""
+    budget = ChallengeBudget(client_ip(request), None)
+    if budget.note_failure():
+        return None
+    wait = budget.seconds_left()
+    minutes = max(1, math.ceil(wait / 60))
+    response = JsonResponse(
+        {
+            "error": "Too many passkey sign-in requests from your network address; "
+            f"try again in about {minutes} minute{pluralize(minutes)}."
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
 def _unknown(credential_id: object) -> str:
     """How a passkey that names no account is counted and audited: masked, like a name."""
     return lockouts.masked(f"passkey:{credential_id}")
@@ -55,7 +91,7 @@ def _unknown(credential_id: object) -> str:
 @require_POST
 def passkey_options(request: HttpRequest) -> HttpResponse:
     """The passwordless challenge (JSON): no account named, user verification required."""
-    if (paused := _address_paused(request)) is not None:
+    if (paused := _address_paused(request) or _challenges_spent(request)) is not None:
         return paused
     if not request.user.is_authenticated:
         # Every sign-in page view whose browser offers passkeys in autofill asks for one, so a
