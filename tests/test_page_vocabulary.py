@@ -18,11 +18,12 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.helpers import ORIGIN, PasskeyDevice, add_key
+from tests.helpers import ORIGIN, PASSWORD, PasskeyDevice, add_key, fresh_totp_code
 from users import services
 from users.twofactor.session import CHECKED_AT, VERIFIED
 
-JARGON = re.compile(r"\bTOTP\b|WebAuthn")  # codes such as user_webauthn_add may show
+# As a word: codes such as user_webauthn_add or totp_keys_reencrypt (shown on hover) may show.
+JARGON = re.compile(r"\b(totp|webauthn)\b", re.IGNORECASE)
 # What a person reads in an attribute: tooltips, labels for screen readers, placeholders.
 READ_ATTRIBUTES = {"title", "alt", "aria-label", "placeholder"}
 # Not read as prose: scripts, styles and code samples (API field names, keys, commands).
@@ -73,11 +74,13 @@ def test_the_parser_reads_text_and_attributes_but_not_code_or_links():
     parser.feed(
         '<p>Reset TOTP</p><a href="/reset-totp/" title="WebAuthn keys">x</a>'
         "<code>totp_enabled TOTP</code><script>WebAuthn()</script><input type=submit value=TOTP>"
+        "<p>signed in (password and totp)</p><p>user_webauthn_add</p>"
     )
     assert [part for part in parser.parts if JARGON.search(part)] == [
         "Reset TOTP",
         "WebAuthn keys",
         "TOTP",
+        "signed in (password and totp)",
     ]
     assert parser.links == ["/reset-totp/"]
 
@@ -94,6 +97,15 @@ def factors(admin, ann, system, settings):
         assert add_key(user, PasskeyDevice(), passkey=False, name="Blue key").status_code == 200
         assert add_key(user, PasskeyDevice(), name="Laptop").status_code == 200
         TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    signing_in = Client()  # ann signs in with her app: the audit log says how
+    signing_in.post("/login/", {"login": ann.username, "password": PASSWORD})
+    device = TOTPDevice.objects.get(user=ann)
+    assert (
+        signing_in.post(
+            "/login/verify/", {"action": "code", "code": fresh_totp_code(device)}
+        ).status_code
+        == 302
+    )
     services.disable_totp(system, bob)
     services.disable_webauthn(system, bob)
     services.set_active(system, bob, False)

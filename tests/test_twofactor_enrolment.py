@@ -70,7 +70,7 @@ def test_first_enrolment_confirms_and_shows_recovery_codes_once(ann_client, ann,
     assert {"user_2fa_enable", "user_recovery_codes_generate"} <= set(
         AuditEntry.objects.values_list("action_type", flat=True)
     )
-    assert ann_client.session["twofactor_verified"] == "totp"
+    assert ann_client.session["twofactor_verified"] == "authenticator app"
 
 
 def test_re_enrolment_replaces_the_old_app_only_when_confirmed(ann_client, ann, settings):

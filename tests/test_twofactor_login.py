@@ -77,10 +77,10 @@ def test_totp_user_is_not_signed_in_until_the_code(client, ann, ann_totp):
     response = client.post("/login/verify/", {"action": "code", "code": totp_code(ann_totp)})
     assert response.status_code == 302 and response.url == "/account/security/"
     assert client.session[SESSION_KEY] == str(ann.pk)
-    assert client.session["twofactor_verified"] == "totp"
+    assert client.session["twofactor_verified"] == "authenticator app"
     assert (
         AuditEntry.objects.get(action_type="user_login").message
-        == "ann@example.com signed in (password and totp)"
+        == "ann@example.com signed in (password and authenticator app)"
     )
 
 

@@ -10,7 +10,7 @@ from users.models import User
 
 from . import recovery, totp
 
-APP_CODE = "totp"
+APP_CODE = "authenticator app"  # how the audit log and the session name it
 RECOVERY_CODE = "recovery code"  # the method a session remembers (session.mark_verified)
 
 

@@ -22,6 +22,7 @@ from users.audit import Actor
 from users.models import User, WebAuthnCredential
 
 from . import factor_step, recovery, session, totp, webauthn_keys
+from .app_or_recovery_code import APP_CODE
 from .decorators import enrolment_allowed, recent_auth_required
 from .errors import FactorRefused
 from .forms import CodeForm, KeyNameForm, PasskeyNameForm, PasswordChangeForm
@@ -98,7 +99,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
             form.add_error("code", exc.message)
         else:
             messages.success(request, "Your authenticator app is set up.")
-            return _after_enrolment(request, "totp")
+            return _after_enrolment(request, APP_CODE)
     return render(
         request,
         "twofactor/totp_setup.html",
