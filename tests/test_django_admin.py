@@ -83,13 +83,13 @@ def test_change_form_audits_each_change(rechecked_admin, make_user):
     assert {"user_access_level_change", "user_note_add", "user_disable"} <= actions
 
 
-def test_change_form_refuses_disabling_the_last_admin(rechecked_admin, admin):
+def test_change_form_refuses_disabling_yourself_the_last_admin(rechecked_admin, admin):
     before = AuditEntry.objects.count()
     url = reverse("admin:users_user_change", args=[admin.pk])
     response = rechecked_admin.post(
         url, user_form(admin, is_active=None, note="changed"), follow=True
-    )
-    assert "Cannot disable the last active admin." in response.content.decode()
+    )  # yourself is refused before the last-admin rule is asked (tests/test_services.py)
+    assert "You cannot disable your own account: another admin can." in response.content.decode()
     admin.refresh_from_db()
     assert admin.is_active and admin.note == ""
     assert AuditEntry.objects.count() == before
@@ -108,22 +108,25 @@ def test_disable_and_enable_actions_use_the_service(rechecked_admin, admin, make
     response = rechecked_admin.post(
         changelist, {"action": "disable_users", "_selected_action": [bob.pk, admin.pk]}, follow=True
     )
-    assert "Cannot disable the last active admin. Nothing was changed." in response.content.decode()
+    # the last active admin is yourself here: refused as yourself, before the last-admin rule
+    assert "You cannot disable your own account" in response.content.decode()
     assert User.objects.get(pk=admin.pk).is_active
 
 
-def test_the_last_admin_cannot_be_deleted(rechecked_admin, admin, make_user):
+def test_the_last_admin_yourself_cannot_be_deleted(rechecked_admin, admin, make_user):
     ann = make_user("ann@example.com")
     changelist = reverse("admin:users_user_changelist")
     response = rechecked_admin.post(
         changelist, {"action": "remove_users", "_selected_action": [ann.pk, admin.pk]}, follow=True
     )
-    assert "Cannot remove the last active admin. Nothing was removed." in response.content.decode()
+    assert "You cannot remove your own account: another admin can. Nothing was removed." in (
+        response.content.decode()
+    )
     assert User.objects.filter(pk__in=[ann.pk, admin.pk]).count() == 2
     response = rechecked_admin.post(
         reverse("admin:users_user_delete", args=[admin.pk]), {"post": "yes"}, follow=True
     )
-    assert "Cannot remove the last active admin." in response.content.decode()
+    assert "You cannot remove your own account" in response.content.decode()
     assert User.objects.filter(pk=admin.pk).exists()
     rechecked_admin.post(reverse("admin:users_user_delete", args=[ann.pk]), {"post": "yes"})
     assert not User.objects.filter(pk=ann.pk).exists()

@@ -143,3 +143,39 @@ def test_2fa_required_says_why_and_until_when(rechecked_admin, ann, make_user, s
     OrgSetting.objects.filter(pk=1).update(enforced_since=timezone.now() - timedelta(hours=49))
     assert required(rechecked_admin, ann) == "Yes (org-wide)"
     assert required(rechecked_admin, carol) == "Yes (set when added)"
+
+
+@pytest.mark.parametrize(
+    "action, reason",
+    [
+        ("disable_users", unavailable.OWN_DISABLE),
+        ("remove_users", unavailable.OWN_REMOVE),
+        ("reset_totp", unavailable.OWN_FACTORS),
+        ("reset_webauthn", unavailable.OWN_FACTORS),
+    ],
+)
+def test_the_django_admin_refuses_them_on_yourself_too(
+    rechecked_admin, admin, other_admin, ann_with_factors, action, reason
+):
+    before = db_state()
+    response = rechecked_admin.post(
+        reverse("admin:users_user_changelist"),
+        {"action": action, "_selected_action": [ann_with_factors.pk, admin.pk]},
+        follow=True,
+    )
+    assert reason in response.content.decode()
+    assert db_state() == before  # ann, selected with you, is left as she was too
+
+
+def test_the_django_admin_change_form_and_delete_refuse_yourself(
+    rechecked_admin, admin, other_admin
+):
+    before = db_state()
+    change = reverse("admin:users_user_change", args=[admin.pk])
+    form = {"access_level": "admin", "note": "", "summary_email_enabled": "on"}  # not active
+    response = rechecked_admin.post(change, form, follow=True)
+    assert unavailable.OWN_DISABLE in response.content.decode()
+    delete = reverse("admin:users_user_delete", args=[admin.pk])
+    response = rechecked_admin.post(delete, {"post": "yes"}, follow=True)
+    assert unavailable.OWN_REMOVE in response.content.decode()
+    assert db_state() == before

@@ -20,9 +20,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.lib.errors import PortalError
+from portal.lib.errors import Forbidden, PortalError
 
-from . import services
+from . import services, unavailable
+from .access import Refusal
 from .audit import Actor
 from .models import AuditEntry, OrgSetting, User, WebAuthnCredential
 from .twofactor import recovery
@@ -212,6 +213,7 @@ class UserAdmin(ServiceErrorsAsMessages):
         if "access_level" in changed:
             services.set_access_level(actor, user, obj.access_level)
         if "is_active" in changed:
+            _refuse_on_yourself(request, [user], unavailable.disable)
             user = services.set_active(actor, user, obj.is_active)
         if "note" in changed and obj.note:
             services.set_note(actor, user, obj.note)
@@ -227,12 +229,22 @@ class UserAdmin(ServiceErrorsAsMessages):
         flock pages."""
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
+        _refuse_on_yourself(request, [obj], unavailable.remove)
         services.remove_user(Actor.from_request(request), obj)
 
-    def _each(self, request: HttpRequest, queryset: QuerySet[User], action, done: str) -> None:
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[User],
+        action,
+        done: str,
+        refuse: Refusal | None = None,
+    ) -> None:
         """Run ``action`` on every selected user in one transaction: all or nothing."""
         actor = Actor.from_request(request)
         try:
+            if refuse:
+                _refuse_on_yourself(request, queryset, refuse)
             with transaction.atomic():
                 for user in queryset:
                     action(actor, user)
@@ -248,6 +260,7 @@ class UserAdmin(ServiceErrorsAsMessages):
             queryset,
             lambda actor, user: services.set_active(actor, user, False),
             "Disabled",
+            unavailable.disable,
         )
 
     @admin.action(description="Enable selected users")
@@ -262,17 +275,30 @@ class UserAdmin(ServiceErrorsAsMessages):
 
     @admin.action(description="Reset authenticator app (remove it)")
     def reset_totp(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._each(request, queryset, services.disable_totp, "Reset the authenticator app of")
+        self._each(
+            request,
+            queryset,
+            services.disable_totp,
+            "Reset the authenticator app of",
+            unavailable.own_factors,
+        )
 
     @admin.action(description="Reset security keys (remove every key and passkey)")
     def reset_webauthn(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._each(request, queryset, services.disable_webauthn, "Reset the security keys of")
+        self._each(
+            request,
+            queryset,
+            services.disable_webauthn,
+            "Reset the security keys of",
+            unavailable.own_factors,
+        )
 
     @admin.action(description="Remove selected users")
     def remove_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         selected = list(queryset)
         actor = Actor.from_request(request)
         try:
+            _refuse_on_yourself(request, selected, unavailable.remove)
             with transaction.atomic():
                 for user in selected:
                     services.remove_user(actor, user)
@@ -280,6 +306,14 @@ class UserAdmin(ServiceErrorsAsMessages):
             self.message_user(request, f"{exc.message} Nothing was removed.", messages.ERROR)
         else:
             self.message_user(request, f"Removed {len(selected)} user(s).", messages.SUCCESS)
+
+
+def _refuse_on_yourself(request: HttpRequest, users, refuse: Refusal) -> None:
+    """The pages' refusals on yourself (``users.unavailable``), here too: the first reason
+    refuses the whole change."""
+    for user in users:
+        if reason := refuse(request, user):
+            raise Forbidden(reason)
 
 
 class OrgSettingForm(forms.ModelForm):

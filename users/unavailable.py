@@ -28,6 +28,10 @@ def remove(request: HttpRequest, user: User) -> str | None:
     return OWN_REMOVE if _own(request, user) else None
 
 
+def own_factors(request: HttpRequest, user: User) -> str | None:
+    return OWN_FACTORS if _own(request, user) else None
+
+
 def reset_app(request: HttpRequest, user: User, has_app: bool | None = None) -> str | None:
     """``has_app`` when the caller knows it already (the profile), else one query."""
     if _own(request, user):
