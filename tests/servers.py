@@ -111,6 +111,7 @@ def _serving(command: list[str], port: int, name: str, env: dict[str, str]) -> I
         "PORTAL_BCRYPT_ROUNDS": "4",
         "PORTAL_ADDRESS_FAILURE_LIMIT": "1000000000",
         "PORTAL_ACCOUNT_FAILURE_LIMIT": "1000000000",
+        "PORTAL_PASSKEY_CHALLENGE_LIMIT": "1000000000",
         **env,
     }
     ARTIFACTS.mkdir(exist_ok=True)

@@ -189,6 +189,9 @@ def test_the_org_name_is_edited_on_the_org_page_and_audited(rechecked_admin):
     entry = AuditEntry.objects.get(action_type="org_name_change")
     assert entry.message == "Renamed the organisation from the portal to Acme SOC"
     assert entry.actor_label == "admin@example.com"
+    # the Django admin shows it, read-only (its edits go through this page's service)
+    admin_page = rechecked_admin.get(reverse("admin:users_orgsetting_change", args=[1]))
+    assert '<div class="readonly">Acme SOC</div>' in admin_page.content.decode()
     # the same name again changes and audits nothing
     rechecked_admin.post(reverse("org_name"), {"org_name": "Acme SOC"})
     assert AuditEntry.objects.filter(action_type="org_name_change").count() == 1

@@ -352,13 +352,15 @@ class OrgSettingAdmin(admin.ModelAdmin):
         "updated",
     ]
     fields = [
+        "org_name",
         "globally_enforce_2fa",
         "grace_period_hours",
         "enforced_since",
         "self_service_password_reset",
         "updated",
     ]
-    readonly_fields = ["enforced_since", "updated"]
+    # The organisation's name is shown here and edited on the org settings page (audited).
+    readonly_fields = ["org_name", "enforced_since", "updated"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
