@@ -155,6 +155,9 @@ def request_overhead(client: Client) -> int:
 
 NO_BODY = object()
 
+# The two sizes every browser test of a page looks at: a desktop and a 390x844 phone.
+SIZES = {"desktop": (1280, 860), "phone": (390, 844)}
+
 
 TOKEN = "v7s3agw1NXfkkUXz9WHMO_U1QS9xXs9ZEHoKETiNWQY"
 REALM = 'Basic realm="portal"'

@@ -19,7 +19,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connections
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from helpers import fresh_totp_code
+from helpers import SIZES, fresh_totp_code
 from playwright.sync_api import Browser, CDPSession, Page, sync_playwright
 
 from users.models import User
@@ -108,6 +108,15 @@ def open_page(browser: Browser, live_server, settings) -> Iterator[Callable[...,
 def page(open_page: Callable[..., Page]) -> Page:
     """One browser context on the live server (see ``open_page``)."""
     return open_page()
+
+
+@pytest.fixture(params=SIZES)
+def sized(request, page: Page) -> str:
+    """The test runs twice, with ``page`` at desktop and at phone size (``helpers.SIZES``);
+    the size's name."""
+    width, height = SIZES[request.param]
+    page.set_viewport_size({"width": width, "height": height})
+    return request.param
 
 
 @pytest.fixture

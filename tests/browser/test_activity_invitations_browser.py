@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from helpers import NEW_PASSWORD, PASSWORD, link_path
-from playwright.sync_api import Page, expect
+from helpers import NEW_PASSWORD, PASSWORD, SIZES, link_path
+from playwright.sync_api import expect
 
 from users.models import OutboxMail, User
 
@@ -22,15 +22,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-SIZES = {"desktop": (1280, 860), "phone": (390, 844)}
 CAROL_SHOTS = ARTIFACTS / "invited-carol"  # her own browser's pages (``shot`` takes the admin's)
-
-
-@pytest.fixture(params=SIZES)
-def sized(request, page: Page) -> str:
-    width, height = SIZES[request.param]
-    page.set_viewport_size({"width": width, "height": height})
-    return request.param
 
 
 def test_invite_resend_choose_a_password_and_see_the_last_sign_in(

@@ -12,15 +12,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-SIZES = {"desktop": (1280, 860), "phone": (390, 844)}
-
-
-@pytest.fixture(params=SIZES)
-def sized(request, page: Page) -> str:
-    width, height = SIZES[request.param]
-    page.set_viewport_size({"width": width, "height": height})
-    return request.param
-
 
 def try_password(page: Page, login: str, password: str) -> None:
     page.goto("/login/")

@@ -19,15 +19,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-SIZES = {"desktop": (1280, 860), "phone": (390, 844)}
-
-
-@pytest.fixture(params=SIZES)
-def sized(request, page: Page) -> str:
-    width, height = SIZES[request.param]
-    page.set_viewport_size({"width": width, "height": height})
-    return request.param
-
 
 def enrol_to_the_codes(page: Page, login, ann) -> list[str]:
     login(page, ann, PASSWORD, next_url="/account/security/totp/")

@@ -15,15 +15,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-SIZES = {"desktop": (1280, 860), "phone": (390, 844)}
-
-
-@pytest.fixture(params=SIZES)
-def sized(request, page: Page) -> str:
-    width, height = SIZES[request.param]
-    page.set_viewport_size({"width": width, "height": height})
-    return request.param
-
 
 def signed_in_elsewhere(open_page, login, user: User) -> Page:
     other = open_page()
