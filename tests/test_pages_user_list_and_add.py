@@ -20,9 +20,9 @@ def test_home_is_a_dashboard_for_admins_and_the_profile_for_users(
     services.set_active(system, bob, False)
     TOTPDevice.objects.create(user=ann, name="app", confirmed=True)
     OrgSetting.load()  # its row exists on any installation that has had a request
-    # user counts, users without a factor, flocks, org settings, recent audit entries; the
-    # nudges: the admin's apps, keys and printed password (tests/test_nudges.py)
-    with django_assert_num_queries(request_overhead(rechecked_admin) + 8):
+    # four capped user counts, users without a factor, flocks, org settings, recent audit
+    # entries; the nudges: the admin's apps, keys and printed password (tests/test_nudges.py)
+    with django_assert_num_queries(request_overhead(rechecked_admin) + 11):
         response = rechecked_admin.get("/")
     assert response.status_code == 200
     assert response.context["counts"] == {"total": 3, "admins": 1, "disabled": 1, "tokens": 0}

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.lib.access import admin_required
+from portal.lib.counting import bounded_count
 from portal.lib.errors import PortalError
 from portal.lib.forms import add_service_error
 
@@ -71,7 +72,7 @@ def org_settings(request: HttpRequest) -> HttpResponse:
         ),
         "grace_period_ends": org.grace_period_ends(),
         "grace_period_over": (org.grace_period_ends() or timezone.now()) <= timezone.now(),
-        "without_factor": selectors.users_without_second_factor().count(),
+        "without_factor": bounded_count(selectors.users_without_second_factor()).value,
         "without_factor_url": f"{reverse('user_list')}?disabled=no&two_factor=none",
         "reminder_job": MailJob.objects.filter(kind=MailKind.ENROL_REMINDER).first(),
     }
@@ -83,7 +84,7 @@ def _confirm_enforcement(request: HttpRequest, org: OrgSetting, hours: int | Non
     hours = org.grace_period_hours if hours is None else hours
     context = {
         "section": "org",
-        "without_factor": selectors.users_without_second_factor().count(),
+        "without_factor": bounded_count(selectors.users_without_second_factor()).value,
         "hours": hours,
         "ends": timezone.now() + timedelta(hours=hours),
     }

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.lib.compiled_lookup import rows_where
+from portal.lib.counting import bounded_count
 
 from .models import AccessLevel, AuditEntry, User, WebAuthnCredential
 
@@ -170,13 +171,17 @@ def _has_webauthn() -> Exists:
 
 
 def user_counts() -> dict[str, int]:
-    """The dashboard's head counts, in one query."""
-    return User.objects.aggregate(
-        total=Count("pk"),
-        admins=Count("pk", filter=Q(access_level=AccessLevel.ADMIN)),
-        disabled=Count("pk", filter=Q(is_active=False)),
-        tokens=Count("pk", filter=Q(api_token_index__isnull=False)),
-    )
+    """The dashboard's head counts, one capped query each (``bounded_count``): exact up to
+    ``EXACT_COUNT_LIMIT``, the planner's estimate above, so a visit never reads a million rows.
+    Each filter reads its own index (access level, active, token index)."""
+    users = User.objects.all()
+    sets = {
+        "total": users,
+        "admins": users.filter(access_level=AccessLevel.ADMIN),
+        "disabled": users.filter(is_active=False),
+        "tokens": users.filter(api_token_index__isnull=False),
+    }
+    return {name: bounded_count(rows).value for name, rows in sets.items()}
 
 
 def users_without_second_factor() -> QuerySet[User]:

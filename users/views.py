@@ -22,7 +22,7 @@ from flocks import services as flock_services
 from flocks.models import NAME_MAX_LENGTH, Flock, FlockMembership
 from flocks.selectors import flock_choices, users_in_order
 from portal.lib.access import admin_required, may_open_user, own_account_only
-from portal.lib.counting import BoundedPaginator
+from portal.lib.counting import BoundedPaginator, bounded_count
 from portal.lib.errors import PortalError
 from portal.lib.forms import add_service_error
 from users.twofactor import policy
@@ -53,8 +53,8 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "section": "home",
         "counts": selectors.user_counts(),
-        "without_factor": selectors.users_without_second_factor().count(),
-        "flock_count": Flock.objects.count(),
+        "without_factor": bounded_count(selectors.users_without_second_factor()).value,
+        "flock_count": bounded_count(Flock.objects.all()).value,
         "org": OrgSetting.load(),
         "audit_entries": list(AuditEntry.objects.order_by("-id")[:10]),
         **nudges.admin_nudges(request.user),
