@@ -35,10 +35,12 @@ class EnrolmentRequiredMiddleware:
     def process_view(
         self, request: HttpRequest, view_func: Callable, view_args, view_kwargs
     ) -> HttpResponse | None:
+        # The path first: reading request.user loads the session and the OTP device, work an
+        # API request (which authenticates with its own credentials) never needs.
         if (
-            request.user.is_authenticated
+            not request.path.startswith(EXEMPT_PREFIXES)
             and not getattr(view_func, ENROLMENT_ALLOWED, False)
-            and not request.path.startswith(EXEMPT_PREFIXES)
+            and request.user.is_authenticated
             and enrolment_of(request).must_enrol
         ):
             return redirect("security")
