@@ -11,7 +11,7 @@ from django.db import connections
 from django.db.models import Q
 
 from portal.lib.compiled_lookup import CACHE_ATTRIBUTE, rows_where
-from users.models import AuditEntry, User
+from users.models import AuditEntry, OrgSetting, User
 
 COLUMNS = ("username", "email")
 FIELDS = ("id", "username", "password", "is_active", "api_token_hash")
@@ -63,6 +63,20 @@ def test_same_rows_and_values_as_the_queryset(make_user, system):
     assert as_loaded(rows_where(AuditEntry, ("action_type",), ["user_add"])) == as_loaded(
         plain(AuditEntry, ("action_type",), ["user_add"])
     )  # another model: its own compiled SQL, its own converters (the JSON column)
+
+
+def test_an_integer_column_such_as_the_primary_key(db):
+    """The org's 2FA switch is read by ``pk`` on every token call (users.twofactor.policy)."""
+    setting = OrgSetting.load()
+    setting.grace_period_hours = 5
+    setting.save()
+    fields = ("globally_enforce_2fa", "enforced_since", "grace_period_hours")
+    for values in ([1], [2]):
+        assert as_loaded(rows_where(OrgSetting, ("pk",), values, fields)) == as_loaded(
+            plain(OrgSetting, ("pk",), values, fields)
+        )
+    [row] = rows_where(OrgSetting, ("pk",), [1], fields)
+    assert row.grace_period_hours == 5
 
 
 def test_writes_show_at_once(make_user):

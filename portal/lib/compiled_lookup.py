@@ -16,7 +16,7 @@ import functools
 import operator
 
 from django.db import connections
-from django.db.models import Model, Q
+from django.db.models import IntegerField, Model, Q
 
 # Per connection (``connection.__dict__``): gone with the connection, so a new one compiles again.
 CACHE_ATTRIBUTE = "portal_compiled_lookups"
@@ -32,7 +32,9 @@ def rows_where(
     compiled = connection.__dict__.setdefault(CACHE_ATTRIBUTE, {})
     key = (model._meta.label, columns, fields)
     if key not in compiled:
-        condition = functools.reduce(operator.or_, (Q(**{column: ""}) for column in columns))
+        condition = functools.reduce(
+            operator.or_, (Q(**{column: _placeholder(model, column)}) for column in columns)
+        )
         queryset = model.objects.filter(condition).order_by()
         if fields:
             queryset = queryset.only(*fields)
@@ -49,3 +51,9 @@ def rows_where(
     if converters:
         rows = compiler.apply_converters(rows, converters)
     return [model.from_db(connection.alias, names, row) for row in rows]
+
+
+def _placeholder(model: type[Model], column: str) -> object:
+    """A value of the column's type to compile the SQL with (its parameter is replaced)."""
+    field = model._meta.pk if column == "pk" else model._meta.get_field(column)
+    return 0 if isinstance(field, IntegerField) else ""

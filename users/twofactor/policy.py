@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.lib.compiled_lookup import rows_where
 from users.models import OrgSetting, User, WebAuthnCredential
 
 from .errors import FactorRefused
@@ -21,6 +22,9 @@ def has_second_factor(user: User) -> bool:
     )
 
 
+_ENFORCEMENT_FIELDS = ("globally_enforce_2fa", "enforced_since", "grace_period_hours")
+
+
 @dataclass(frozen=True)
 class OrgEnforcement:
     """The org's switch as one read: on or off, since when, and the grace period."""
@@ -31,13 +35,14 @@ class OrgEnforcement:
 
     @classmethod
     def read(cls) -> OrgEnforcement:
-        """One query, and never the insert of OrgSetting.load() (it runs on every request)."""
-        row = (
-            OrgSetting.objects.filter(pk=1)
-            .values_list("globally_enforce_2fa", "enforced_since", "grace_period_hours")
-            .first()
-        )
-        return cls(*row) if row else cls()
+        """One query, and never the insert of OrgSetting.load(). Every token call runs it, so
+        its SQL is compiled once per connection (``portal.lib.compiled_lookup``): compiling
+        the queryset cost more than the rest of the credential check."""
+        rows = rows_where(OrgSetting, ("pk",), [1], _ENFORCEMENT_FIELDS)
+        if not rows:
+            return cls()
+        row = rows[0]
+        return cls(row.globally_enforce_2fa, row.enforced_since, row.grace_period_hours)
 
     def deadline_for(self, user: User) -> datetime | None:
         """When the switch requires ``user`` to have a factor: ``grace_hours`` after it went
